@@ -1,0 +1,84 @@
+"""Top-1 accuracy on third-party Vietnamese FAQ sets, next to a BM25 baseline in the same run.
+
+Protocol (issue 2): each intent's first phrasing is the FAQ, the others are the questions,
+asked as written and with diacritics stripped. Usage: python bench/external_accuracy.py
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from knowledge.matcher import Matcher  # noqa: E402
+from knowledge.normalize import fold, words  # noqa: E402
+from knowledge.shipped import shipped_lexicon  # noqa: E402
+
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external"
+SETS = ["dvc_intents.jsonl", "meeyland_account_intents.jsonl", "bank_intents.jsonl"]
+
+
+class BM25:
+    """Okapi BM25 over folded syllables, one document per intent: the baseline."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
+        self.docs = [Counter(d) for d in docs]
+        self.lengths = [len(d) for d in docs]
+        self.avg = sum(self.lengths) / max(len(docs), 1)
+        df = Counter(t for d in docs for t in set(d))
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.k1, self.b = k1, b
+
+    def best(self, query: list[str]) -> int:
+        scores = []
+        for doc, length in zip(self.docs, self.lengths):
+            s = 0.0
+            for t in set(query):
+                tf = doc.get(t)
+                if tf:
+                    s += self.idf[t] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * length / self.avg))
+            scores.append(s)
+        return max(range(len(scores)), key=scores.__getitem__)
+
+
+def load(name: str) -> list[tuple[str, list[str]]]:
+    rows = [json.loads(line) for line in (EXTERNAL / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [(r["id"], r["examples"]) for r in rows if len(r.get("examples", [])) >= 2]
+
+
+def evaluate(name: str) -> dict[str, float]:
+    intents = load(name)
+    faq = [(i, [ex[0]]) for i, ex in intents]
+    questions = [(i, q) for i, ex in intents for q in ex[1:]]
+    matcher = Matcher(faq, shipped_lexicon())
+    baseline = BM25([fold(" ".join(words(ex[0]))).split() for _, ex in intents])
+    ids = [i for i, _ in intents]
+    out: dict[str, float] = {"intents": len(intents), "questions": len(questions)}
+    for mode, transform in (("written", lambda s: s), ("stripped", fold)):
+        ours = sum(
+            1 for gold, q in questions if (r := matcher.search(transform(q), k=1)).best and r.best.faq_id == gold
+        )
+        base = sum(1 for gold, q in questions if ids[baseline.best(fold(" ".join(words(q))).split())] == gold)
+        out[f"ours_{mode}"] = 100 * ours / len(questions)
+        out[f"bm25_{mode}"] = 100 * base / len(questions)
+    return out
+
+
+def main() -> None:
+    if not EXTERNAL.exists():
+        print(f"no third-party sets at {EXTERNAL}")
+        return
+    print(f"{'set':34} {'intents':>7} {'qs':>5} | {'ours':>6} {'bm25':>6} written | {'ours':>6} {'bm25':>6} stripped")
+    for name in SETS:
+        r = evaluate(name)
+        print(f"{name:34} {r['intents']:7.0f} {r['questions']:5.0f} | {r['ours_written']:6.1f} {r['bm25_written']:6.1f}"
+              f"         | {r['ours_stripped']:6.1f} {r['bm25_stripped']:6.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The core of Trợ lý số: messages, settings, database, engine and CLI."""

@@ -1,0 +1,199 @@
+"""The `troly` command line: ask, eval, chat, faq import/export, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.engine import Context, Engine, Handler
+from bot.messages import ChatKind, IncomingMessage
+from bot.runtime import Runtime
+from bot.settings import Settings
+from knowledge import store
+from knowledge.transfer import FaqFileError, read_file, write_items
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False))
+
+
+def cmd_ask(rt: Runtime, args: argparse.Namespace) -> int:
+    kb = rt.knowledge()
+    if args.jsonl:
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text, group = str(row.get("text") or ""), row.get("context") == "group"
+            except (json.JSONDecodeError, AttributeError):
+                _print_json({"error": f"dòng {number}: không phải JSON {{\"text\", \"context\"}}"})
+                continue
+            _print_json(kb.ask(text, group=group).as_json())
+            sys.stdout.flush()
+        return 0
+    if args.text is None:
+        print("Cần câu hỏi: troly ask \"quên mật khẩu vneid\" (hoặc --jsonl để đọc từ stdin)", file=sys.stderr)
+        return 2
+    outcome = kb.ask(args.text, group=args.group)
+    if args.json:
+        _print_json(outcome.as_json())
+    else:
+        d = outcome.decision
+        print(f"[{d.kind}] {d.faq_id or '-'} ({d.score:.2f})")
+        if outcome.reply:
+            print(outcome.reply)
+    return 0
+
+
+def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
+    kb = rt.knowledge()
+    path = Path(args.file)
+    if not path.exists():
+        print(f"Không thấy tệp {path}", file=sys.stderr)
+        return 2
+    total = right = confident_wrong = 0
+    by_kind: Counter[str] = Counter()
+    right_by_kind: Counter[str] = Counter()
+    misses = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        expect = row["expect"]
+        out = kb.ask(row["text"], group=row.get("context") == "group").as_json()
+        got = out["decision"] if out["decision"] in ("escalate", "ignore") else out["faq_id"]
+        kind = expect if expect in ("escalate", "ignore") else "faq"
+        by_kind[kind] += 1
+        total += 1
+        ok = got == expect and (kind != "faq" or out["decision"] == "answer")
+        if ok:
+            right += 1
+            right_by_kind[kind] += 1
+        else:
+            if out["decision"] == "answer" and out["faq_id"] != expect:
+                confident_wrong += 1
+            misses.append((row, out))
+    print(f"accuracy: {right}/{total} = {100 * right / max(total, 1):.1f}%")
+    for kind in sorted(by_kind):
+        print(f"  {kind:9} {right_by_kind[kind]}/{by_kind[kind]} = {100 * right_by_kind[kind] / by_kind[kind]:.1f}%")
+    print(f"confident wrong answers: {confident_wrong} ({100 * confident_wrong / max(total, 1):.1f} per 100)")
+    if args.verbose:
+        for row, out in misses:
+            print(f"  MISS [{row.get('context')}] {row['text']!r} expect={row['expect']} "
+                  f"got={out['decision']}:{out['faq_id']} {out['score']:.2f} {out['suggestions']}")
+    return 0
+
+
+def cmd_faq_import(rt: Runtime, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        items = read_file(path)
+    except FileNotFoundError:
+        print(f"Không thấy tệp {path}", file=sys.stderr)
+        return 2
+    except FaqFileError as error:
+        print(f"Không nhập được {path} (không thay đổi gì):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    with rt.session() as s:
+        report = store.import_items(s, items, author=args.author, replace=args.replace)
+        s.commit()
+    print(f"Đã nhập {len(items)} mục: {report.created} mới, {report.updated} sửa, {report.unchanged} giữ nguyên, "
+          f"{report.deactivated} ngừng dùng.")
+    return 0
+
+
+def cmd_faq_export(rt: Runtime, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    with rt.session() as s:
+        items = [store.to_item(e) for e in store.active_entries(s)]
+    try:
+        data = write_items(items, path.suffix)
+    except FaqFileError as error:
+        print(error.problems[0], file=sys.stderr)
+        return 2
+    path.write_bytes(data)
+    print(f"Đã xuất {len(items)} mục ra {path}.")
+    return 0
+
+
+def make_chat(handlers: Sequence[Handler]) -> Callable[[Runtime, argparse.Namespace], int]:
+    def cmd_chat(rt: Runtime, args: argparse.Namespace) -> int:
+        engine = Engine(handlers)
+        kind = ChatKind.GROUP if args.group else ChatKind.PRIVATE
+        print("Trợ lý số — gõ câu hỏi, Enter để gửi; Ctrl+D để thoát.")
+        for number, line in enumerate(sys.stdin, start=1):
+            message = IncomingMessage(platform="console", chat_id="console", chat_kind=kind, sender_id="me",
+                                      message_id=f"console-{number}", text=line.rstrip("\n"), mentions_bot=False)
+            with rt.session() as s:
+                replies = engine.process(message, Context(s, rt.knowledge(s), rt.settings))
+                s.commit()
+            for out in replies:
+                print(f"> {out.text}\n")
+            if not replies:
+                print("> (bot im lặng)\n")
+            sys.stdout.flush()
+        return 0
+
+    return cmd_chat
+
+
+def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from main import create_app
+
+    uvicorn.run(create_app(rt.settings, runtime=rt), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def parser(handlers: Sequence[Handler]) -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="troly", description="Trợ lý số của tổ công nghệ số cộng đồng")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="trả lời một câu hỏi")
+    ask.add_argument("text", nargs="?")
+    ask.add_argument("--group", action="store_true", help="như tin nhắn trong nhóm")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--jsonl", action="store_true", help="đọc từng dòng JSON từ stdin")
+    ask.set_defaults(run=cmd_ask)
+
+    ev = sub.add_parser("eval", help="đo độ chính xác trên tệp JSONL {text, context, expect}")
+    ev.add_argument("file")
+    ev.add_argument("-v", "--verbose", action="store_true", help="in các câu sai")
+    ev.set_defaults(run=cmd_eval)
+
+    chat = sub.add_parser("chat", help="trò chuyện thử trên màn hình")
+    chat.add_argument("--group", action="store_true")
+    chat.set_defaults(run=make_chat(handlers))
+
+    faq = sub.add_parser("faq", help="nhập / xuất bộ hỏi đáp").add_subparsers(dest="faq_command", required=True)
+    imp = faq.add_parser("import", help="nhập từ .json, .csv hoặc .xlsx")
+    imp.add_argument("file")
+    imp.add_argument("--replace", action="store_true", help="ngừng dùng các mục không có trong tệp")
+    imp.add_argument("--author", default="cli")
+    imp.set_defaults(run=cmd_faq_import)
+    exp = faq.add_parser("export", help="xuất ra .json, .csv hoặc .xlsx")
+    exp.add_argument("file")
+    exp.set_defaults(run=cmd_faq_export)
+
+    serve = sub.add_parser("serve", help="chạy máy chủ web")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+    return top
+
+
+def run(argv: Sequence[str] | None, handlers: Sequence[Handler], settings: Settings | None = None) -> int:
+    args = parser(handlers).parse_args(argv)
+    rt = Runtime.start(settings or Settings())
+    try:
+        return args.run(rt, args)
+    finally:
+        rt.engine.dispose()

@@ -1,0 +1,1 @@
+"""The FAQ: tables, Vietnamese normalisation, the matcher, decisions, import and export."""

@@ -1,0 +1,100 @@
+"""The FAQ as the bot uses it: entries, the matcher over them, and the decision for a message."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from knowledge import store
+from knowledge.decide import Decision, Thresholds, decide
+from knowledge.matcher import Matcher, MatchResult
+from knowledge.normalize import Lexicon
+from knowledge.question import read
+from knowledge.replies import render_answer, reply_for
+from knowledge.shipped import shipped_stopwords
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    result: MatchResult
+    reply: str | None
+
+    def as_json(self) -> dict:
+        """The line of `troly ask --jsonl` (small talk is an answer without an entry)."""
+        kind = "answer" if self.decision.kind == "smalltalk" else self.decision.kind
+        return {
+            "decision": kind,
+            "faq_id": self.decision.faq_id,
+            "score": round(self.decision.score, 4),
+            "suggestions": self.decision.suggestions,
+            "reply": self.reply,
+        }
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    question: str
+    answer: str
+    phrasings: tuple[str, ...]
+
+
+class KnowledgeBase:
+    """An immutable snapshot of the FAQ at one version."""
+
+    def __init__(self, entries: list[Entry], lexicon: Lexicon, version: int = 0,
+                 thresholds: Thresholds | None = None) -> None:
+        self.entries = {e.id: e for e in entries}
+        self._answers = {e.id: e.answer for e in entries}
+        self._questions = {e.id: e.question for e in entries}
+        self.version = version
+        self.thresholds = thresholds or Thresholds()
+        self.matcher = Matcher([(e.id, e.phrasings) for e in entries], lexicon, stopwords=shipped_stopwords())
+
+    @classmethod
+    def load(cls, session: Session) -> KnowledgeBase:
+        entries = [Entry(e.id, e.question, e.answer, (e.question, *e.alternates)) for e in store.active_entries(session)]
+        return cls(entries, store.lexicon(session), store.version(session))
+
+    def question(self, faq_id: str) -> str:
+        return self.entries[faq_id].question
+
+    def answer_for(self, faq_id: str, local: Mapping[str, str] | None = None) -> str:
+        return render_answer(self.entries[faq_id].answer, local)
+
+    def ask(self, text: str, group: bool = False, mentioned: bool = False,
+            local: Mapping[str, str] | None = None) -> Outcome:
+        result = self.matcher.search(text)
+        reading = read(text, result.normalized)
+        decision = decide(result, reading, group=group, mentioned=mentioned, t=self.thresholds)
+        reply = reply_for(
+            decision,
+            self._answers,
+            self._questions,
+            greeting=reading.greeting,
+            empty=not result.normalized.folded,
+            local=local,
+        )
+        return Outcome(decision, result, reply)
+
+
+class KnowledgeCache:
+    """Hands out the current snapshot, rebuilding it when the FAQ version in the database moves."""
+
+    def __init__(self) -> None:
+        self._base: KnowledgeBase | None = None
+        self._lock = threading.Lock()
+
+    def current(self, session: Session) -> KnowledgeBase:
+        version = store.version(session)
+        base = self._base
+        if base is None or base.version != version:
+            with self._lock:
+                if self._base is None or self._base.version != version:
+                    self._base = KnowledgeBase.load(session)
+                base = self._base
+        return base

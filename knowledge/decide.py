@@ -1,0 +1,69 @@
+"""From a match to a decision: answer, suggest, escalate or ignore. Thresholds live here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge.matcher import MatchResult
+from knowledge.question import Reading
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated on `../shared/eval/dev.jsonl` and `bench/data/messy.jsonl` with `troly eval`."""
+
+    answer: float = 0.55  # private chat: confident enough to answer
+    gap: float = 0.06  # ... and this far ahead of the next entry
+    suggest: float = 0.33  # private chat: worth offering as a numbered choice
+    group_answer: float = 0.6
+    group_gap: float = 0.08
+    group_statement: float = 0.72  # a group message that does not read as a question
+    group_suggest: float = 0.42
+    suggestion_band: float = 0.8  # other entries within this ratio of the best are offered too
+    max_suggestions: int = 3
+    relevant_share: float = 0.35  # share of a group question's words the FAQ knows, to escalate it
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # answer | suggest | escalate | ignore | smalltalk
+    faq_id: str | None
+    score: float
+    suggestions: list[str] = field(default_factory=list)
+
+
+def _suggestions(result: MatchResult, floor: float, t: Thresholds) -> list[str]:
+    """The best entries worth offering: at least two where there are two."""
+    best = result.candidates[0].score
+    keep = [c.faq_id for c in result.candidates if c.score >= max(floor, best * t.suggestion_band)]
+    if len(keep) < 2 and len(result.candidates) > 1:
+        keep = [c.faq_id for c in result.candidates[:2]]
+    return keep[: t.max_suggestions]
+
+
+def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool = False,
+           t: Thresholds = Thresholds()) -> Decision:
+    """The bot's decision for one message; in a group it speaks only to questions and mentions."""
+    best = result.best
+    score = best.score if best else 0.0
+    faq_id = best.faq_id if best else None
+    second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
+    strict = group and not mentioned
+    if reading.chatter or not result.normalized.folded:
+        if strict:
+            return Decision("ignore", faq_id, score)
+        return Decision("smalltalk", None, score)
+    answer_at, gap, suggest_at = (t.group_answer, t.group_gap, t.group_suggest) if strict else (t.answer, t.gap, t.suggest)
+    if strict and not reading.question:
+        answer_at = t.group_statement
+    if best and score >= answer_at and score - second >= gap:
+        return Decision("answer", faq_id, score, [faq_id])
+    if strict and not reading.question:
+        return Decision("ignore", faq_id, score)
+    if best and score >= suggest_at:
+        return Decision("suggest", faq_id, score, _suggestions(result, suggest_at, t))
+    if strict and result.known_share < t.relevant_share:
+        return Decision("ignore", faq_id, score)
+    if not strict and (reading.greeting or reading.thanks) and not reading.question:
+        return Decision("smalltalk", None, score)
+    return Decision("escalate", faq_id, score, _suggestions(result, suggest_at * 0.7, t) if best else [])

@@ -1,0 +1,194 @@
+"""The matcher: which FAQ entries a message is about, with a score in [0, 1].
+
+Pure: built once from (entry id, phrasings) pairs and a `Lexicon`, rebuilt when the FAQ
+changes. Retrieval is lexical on the diacritic-folded form (syllables, syllable bigrams and
+character trigrams weighted by inverse entry frequency); the best phrasings are then
+re-ranked with rapidfuzz for typos, and lowered where the user's diacritics contradict them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from knowledge.normalize import Lexicon, Normalized, has_diacritics, normalize
+
+
+@dataclass(frozen=True)
+class MatcherConfig:
+    """Weights of the score; calibrated with `bench/external_accuracy.py` and `troly eval`."""
+
+    bigram_weight: float = 0.8
+    stopword_weight: float = 0.35  # function words ("tôi", "làm sao", "không") count less
+    char_weight: float = 0.35  # share of the character space in the lexical score
+    recall_exponent: float = 0.45 # >0.5 forgives long, rambling questions
+    fuzzy_weight: float = 0.15
+    rerank_depth: int = 24
+    accent_penalty: float = 0.25
+
+
+@dataclass(frozen=True)
+class Candidate:
+    faq_id: str
+    score: float
+    phrasing: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    normalized: Normalized
+    candidates: list[Candidate]
+    known_share: float  # share of the message's word weight the FAQ vocabulary knows
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def word_features(folded: Sequence[str]) -> set[str]:
+    grams = set(folded)
+    grams.update(f"{a}_{b}" for a, b in zip(folded, folded[1:]))
+    return grams
+
+
+def char_features(folded: Sequence[str]) -> set[str]:
+    text = f" {' '.join(folded)} "
+    return {text[i : i + 3] for i in range(len(text) - 2)}
+
+
+class _Space:
+    """An inverted index over one kind of feature, weighted by inverse entry frequency."""
+
+    def __init__(self, docs: list[set[str]], owners: list[int], n_entries: int, weight_of) -> None:
+        entry_sets: dict[str, set[int]] = {}
+        for features, owner in zip(docs, owners):
+            for f in features:
+                entry_sets.setdefault(f, set()).add(owner)
+        self.unknown_idf = math.log(n_entries + 1) + 1.0
+        self.idf2 = {
+            f: (weight_of(f) * (math.log((n_entries + 1) / (len(es) + 0.5)) + 1.0)) ** 2
+            for f, es in entry_sets.items()
+        }
+        postings: dict[str, list[int]] = {}
+        for i, features in enumerate(docs):
+            for f in features:
+                postings.setdefault(f, []).append(i)
+        self.postings = {f: np.asarray(ix, dtype=np.int32) for f, ix in postings.items()}
+        self.norm2 = np.asarray([sum(self.idf2[f] for f in d) or 1.0 for d in docs])
+        self.weight_of = weight_of
+        self.size = len(docs)
+
+    def shared(self, features: set[str]) -> tuple[np.ndarray, float, float]:
+        """Shared weight with every doc, the query's own weight, and the part of it known."""
+        idx, wts = [], []
+        query2 = known2 = 0.0
+        for f in features:
+            w2 = self.idf2.get(f)
+            if w2 is None:
+                query2 += (self.weight_of(f) * self.unknown_idf) ** 2
+                continue
+            query2 += w2
+            known2 += w2
+            ids = self.postings[f]
+            idx.append(ids)
+            wts.append(np.full(len(ids), w2))
+        if not idx:
+            return np.zeros(self.size), query2 or 1.0, 0.0
+        shared = np.bincount(np.concatenate(idx), weights=np.concatenate(wts), minlength=self.size)
+        return shared, query2 or 1.0, known2
+
+
+class Matcher:
+    """Scores every entry by its best phrasing."""
+
+    def __init__(self, entries: Sequence[tuple[str, Sequence[str]]], lexicon: Lexicon | None = None,
+                 config: MatcherConfig | None = None, stopwords: frozenset[str] = frozenset()) -> None:
+        self.lexicon = lexicon or Lexicon()
+        self.config = config or MatcherConfig()
+        self.entry_ids = [faq_id for faq_id, _ in entries]
+        self.phrasings: list[str] = []
+        self.normalized: list[Normalized] = []
+        owners: list[int] = []
+        for e, (_, phrasings) in enumerate(entries):
+            for p in dict.fromkeys(phrasings):
+                norm = normalize(p, self.lexicon)
+                if norm.folded:
+                    self.phrasings.append(p)
+                    self.normalized.append(norm)
+                    owners.append(e)
+        self.owner = np.asarray(owners, dtype=np.int32)
+        n = max(len(self.entry_ids), 1)
+        self.stopwords = stopwords
+        self.words = _Space([word_features(d.folded) for d in self.normalized], owners, n, self._word_weight)
+        self.chars = _Space([char_features(d.folded) for d in self.normalized], owners, n, lambda f: 1.0)
+
+    def _word_weight(self, feature: str) -> float:
+        parts = feature.split("_")
+        weight = self.config.bigram_weight if len(parts) > 1 else 1.0
+        if all(p in self.stopwords for p in parts):
+            weight *= self.config.stopword_weight
+        return weight
+
+    def __len__(self) -> int:
+        return len(self.phrasings)
+
+    def _lexical(self, norm: Normalized) -> tuple[np.ndarray, float]:
+        a = self.config.recall_exponent
+        scores = np.zeros(len(self.phrasings))
+        known = 0.0
+        for space, share in ((self.words, 1 - self.config.char_weight), (self.chars, self.config.char_weight)):
+            feats = word_features(norm.folded) if space is self.words else char_features(norm.folded)
+            shared, query2, known2 = space.shared(feats)
+            recall = shared / space.norm2
+            precision = shared / query2
+            scores += share * np.power(recall, a) * np.power(precision, 1 - a)
+            if space is self.words:
+                known = known2 / query2
+        return scores, known
+
+    def _rerank(self, norm: Normalized, index: int, lexical: float) -> float:
+        doc = self.normalized[index]
+        fuzzy = fuzz.token_set_ratio(norm.folded_text, doc.folded_text) / 100.0
+        score = (1 - self.config.fuzzy_weight) * lexical + self.config.fuzzy_weight * fuzzy
+        return score * (1 - self.config.accent_penalty * _accent_conflict(norm, doc))
+
+    def search(self, text: str | Normalized, k: int = 5) -> MatchResult:
+        norm = text if isinstance(text, Normalized) else normalize(text, self.lexicon)
+        if not norm.folded or not self.phrasings:
+            return MatchResult(norm, [], 0.0)
+        lexical, known = self._lexical(norm)
+        depth = min(self.config.rerank_depth, len(lexical))
+        top = np.argpartition(-lexical, depth - 1)[:depth]
+        best: dict[int, tuple[float, int]] = {}
+        for i in top:
+            if lexical[i] <= 0:
+                continue
+            score = self._rerank(norm, int(i), float(lexical[i]))
+            owner = int(self.owner[i])
+            if owner not in best or score > best[owner][0]:
+                best[owner] = (score, int(i))
+        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
+        candidates = [Candidate(self.entry_ids[e], round(s, 4), self.phrasings[i]) for e, (s, i) in ranked]
+        return MatchResult(norm, candidates, known)
+
+
+def _accent_conflict(query: Normalized, doc: Normalized) -> float:
+    """Share of the user's accented words that the phrasing spells with other diacritics."""
+    if not any(has_diacritics(t) for t in doc.tokens):
+        return 0.0
+    by_fold: dict[str, set[str]] = {}
+    for token, folded in zip(doc.tokens, doc.folded):
+        by_fold.setdefault(folded, set()).add(token)
+    checked = conflicts = 0
+    for token, folded in zip(query.tokens, query.folded):
+        spellings = by_fold.get(folded)
+        if not spellings or token == folded:
+            continue
+        checked += 1
+        if token not in spellings and all(has_diacritics(s) for s in spellings):
+            conflicts += 1
+    return conflicts / checked if checked else 0.0

@@ -1,0 +1,170 @@
+"""Vietnamese text normalisation: NFC, one tone placement, case, teencode, a folded form.
+
+Pure functions over strings; the teencode dictionary comes in as a `Lexicon`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+# Vowels that carry their own diacritic (breve, circumflex, horn) take the tone first.
+MARKED_VOWELS = set("ăâêôơư")
+PLAIN_VOWELS = set("aeiouy")
+VOWELS = MARKED_VOWELS | PLAIN_VOWELS
+MAX_TEXT = 4000
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def clean(text: str) -> str:
+    """NFC, control and format characters turned into spaces, length capped."""
+    text = unicodedata.normalize("NFC", text[: MAX_TEXT * 2])
+    chars = [" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text]
+    return "".join(chars)[:MAX_TEXT]
+
+
+def fold(text: str) -> str:
+    """Strip every diacritic: "Đường" -> "duong"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def has_diacritics(word: str) -> bool:
+    return fold(word) != word
+
+
+def _vowel_nucleus(letters: list[str]) -> tuple[int, int]:
+    """Start and end (exclusive) of the vowel cluster, treating "qu"/"gi" onsets as consonants."""
+    start = 0
+    while start < len(letters) and letters[start] not in VOWELS:
+        start += 1
+    if start < len(letters) - 1 and start > 0:
+        onset = letters[start - 1] + letters[start]
+        if onset in ("qu", "gi") and letters[start + 1] in VOWELS:
+            start += 1
+    end = start
+    while end < len(letters) and letters[end] in VOWELS:
+        end += 1
+    return start, end
+
+
+def _tone_position(letters: list[str]) -> int | None:
+    start, end = _vowel_nucleus(letters)
+    if start == end:
+        return None
+    cluster = letters[start:end]
+    if "ơ" in cluster:  # "ươ": the tone sits on ơ
+        return start + cluster.index("ơ")
+    for i, letter in enumerate(cluster):
+        if letter in MARKED_VOWELS:
+            return start + i
+    if len(cluster) == 1:
+        return start
+    has_final = end < len(letters)
+    return end - 1 if has_final else end - 2
+
+
+def canonical_tone(word: str) -> str:
+    """Place the tone mark by one rule so "hoà" and "hòa", "thuỷ" and "thủy" are equal."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = [c for c in decomposed if c in TONE_MARKS]
+    if len(tones) != 1:
+        return word
+    bare = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONE_MARKS))
+    letters = list(bare)
+    position = _tone_position(letters)
+    if position is None:
+        return word
+    letters[position] = unicodedata.normalize("NFC", letters[position] + tones[0])
+    return "".join(letters)
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """One dictionary row: a term (folded) and what it stands for."""
+
+    term: str
+    expansion: str
+    at_end: str | None = None  # used instead when the term ends a clause ("làm dk ko" -> được)
+    keep: bool = False  # keep the original token too (ambiguous abbreviations)
+
+
+CLAUSE_END = {"khong", "ko", "k", "hok", "chua", "a", "ah", "nhi", "ha", "nhe", "vay", "z", "dau", "roi", "r"}
+
+
+@dataclass
+class Lexicon:
+    """The teencode and synonym dictionary, keyed by the words of each term.
+
+    A term typed without diacritics ("dc") only matches words typed without them, so a
+    plain abbreviation never swallows an accented word ("de" is not "dế").
+    """
+
+    rows: dict[tuple[str, ...], Expansion] = field(default_factory=dict)
+    longest: int = 1
+
+    @classmethod
+    def build(cls, rows: list[Expansion]) -> Lexicon:
+        table = {tuple(words(r.term)): r for r in rows if words(r.term)}
+        return cls(rows=table, longest=max((len(k) for k in table), default=1))
+
+    def lookup(self, tokens: list[str], i: int) -> tuple[int, Expansion] | None:
+        for size in range(min(self.longest, len(tokens) - i), 0, -1):
+            row = self.rows.get(tuple(tokens[i : i + size]))
+            if row is not None:
+                return size, row
+        return None
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A message ready for matching: accented and folded tokens side by side."""
+
+    text: str
+    tokens: tuple[str, ...]
+    folded: tuple[str, ...]
+
+    @property
+    def folded_text(self) -> str:
+        return " ".join(self.folded)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words with the canonical tone placement; punctuation and emoji dropped."""
+    compatible = unicodedata.normalize("NFKC", clean(text)).lower()  # fullwidth "ＶＮｅＩＤ" -> "vneid"
+    return [canonical_tone(w) for w in WORD.findall(compatible)]
+
+
+def _choose(row: Expansion, folded: list[str], after: int) -> str:
+    if row.at_end and (after >= len(folded) or folded[after] in CLAUSE_END):
+        return row.at_end
+    return row.expansion
+
+
+def expand(tokens: list[str], lexicon: Lexicon) -> list[str]:
+    """Replace abbreviations and teencode by their words (accented where the dictionary is)."""
+    folded = [fold(t) for t in tokens]
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        hit = lexicon.lookup(tokens, i)
+        if hit is None:
+            out.append(tokens[i])
+            i += 1
+            continue
+        size, row = hit
+        if row.keep:
+            out.extend(tokens[i : i + size])
+        out.extend(words(_choose(row, folded, i + size)))
+        i += size
+    return out
+
+
+def normalize(text: str, lexicon: Lexicon | None = None) -> Normalized:
+    """The full pipeline: clean, lower, canonical tones, words, teencode expansion, fold."""
+    tokens = words(text)
+    if lexicon is not None:
+        tokens = expand(tokens, lexicon)
+    return Normalized(text=" ".join(tokens), tokens=tuple(tokens), folded=tuple(fold(t) for t in tokens))
