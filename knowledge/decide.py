@@ -12,16 +12,20 @@ from knowledge.question import Reading
 class Thresholds:
     """Calibrated on `../shared/eval/dev.jsonl` and `bench/data/messy.jsonl` with `troly eval`."""
 
-    answer: float = 0.55  # private chat: confident enough to answer
-    gap: float = 0.06  # ... and this far ahead of the next entry
-    suggest: float = 0.33  # private chat: worth offering as a numbered choice
-    group_answer: float = 0.6
-    group_gap: float = 0.08
-    group_statement: float = 0.72  # a group message that does not read as a question
+    answer: float = 0.51  # private chat: confident enough to answer
+    gap: float = 0.1  # ... and this far ahead of the next entry
+    suggest: float = 0.3  # private chat: worth offering as a numbered choice
+    group_answer: float = 0.55
+    group_gap: float = 0.1
+    group_statement: float = 0.62  # a group message that does not read as a question
     group_suggest: float = 0.42
+    keyword_words: int = 10  # up to this many words, a strong match counts as a question
+    suggest_coverage: float = 0.45  # the best entry must use this share of the message's content words
+    sure: float = 0.8  # above this score a smaller lead is enough
+    sure_gap: float = 0.05
     suggestion_band: float = 0.8  # other entries within this ratio of the best are offered too
     max_suggestions: int = 3
-    relevant_share: float = 0.35  # share of a group question's words the FAQ knows, to escalate it
+    relevant_share: float = 0.4  # share of a group question's words the FAQ knows, to escalate it
 
 
 @dataclass(frozen=True)
@@ -51,19 +55,22 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
     strict = group and not mentioned
     if reading.chatter or not result.normalized.folded:
         if strict:
-            return Decision("ignore", faq_id, score)
+            return Decision("ignore", None, score)
         return Decision("smalltalk", None, score)
     answer_at, gap, suggest_at = (t.group_answer, t.group_gap, t.group_suggest) if strict else (t.answer, t.gap, t.suggest)
-    if strict and not reading.question:
+    # A short message that strongly matches is a question in keyword form ("le phi lam can cuoc").
+    asks = reading.question or (len(result.normalized.folded) <= t.keyword_words and score >= t.group_statement)
+    if strict and not asks:
         answer_at = t.group_statement
-    if best and score >= answer_at and score - second >= gap:
+    lead = score - second
+    if best and score >= answer_at and (lead >= gap or (score >= t.sure and lead >= t.sure_gap)):
         return Decision("answer", faq_id, score, [faq_id])
-    if strict and not reading.question:
-        return Decision("ignore", faq_id, score)
-    if best and score >= suggest_at:
+    if strict and not asks:
+        return Decision("ignore", None, score)
+    if best and score >= suggest_at and best.coverage >= t.suggest_coverage:
         return Decision("suggest", faq_id, score, _suggestions(result, suggest_at, t))
     if strict and result.known_share < t.relevant_share:
-        return Decision("ignore", faq_id, score)
+        return Decision("ignore", None, score)
     if not strict and (reading.greeting or reading.thanks) and not reading.question:
         return Decision("smalltalk", None, score)
-    return Decision("escalate", faq_id, score, _suggestions(result, suggest_at * 0.7, t) if best else [])
+    return Decision("escalate", None, score, _suggestions(result, suggest_at * 0.7, t) if best else [])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -24,11 +24,13 @@ class MatcherConfig:
 
     bigram_weight: float = 0.8
     stopword_weight: float = 0.35  # function words ("tôi", "làm sao", "không") count less
-    char_weight: float = 0.35  # share of the character space in the lexical score
+    char_weight: float = 0.5  # share of the character space in the lexical score
     recall_exponent: float = 0.45 # >0.5 forgives long, rambling questions
     fuzzy_weight: float = 0.15
     rerank_depth: int = 24
     accent_penalty: float = 0.25
+    accent_bonus: float = 0.08
+    support_weight: float = 0.3  # an entry whose second phrasing also matches is more likely right
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,14 @@ class Candidate:
     faq_id: str
     score: float
     phrasing: str
+    coverage: float  # share of the message's content words that this entry's phrasings use
 
 
 @dataclass(frozen=True)
 class MatchResult:
     normalized: Normalized
     candidates: list[Candidate]
-    known_share: float  # share of the message's word weight the FAQ vocabulary knows
+    known_share: float  # how much of the message the FAQ's vocabulary knows (words, pairs, content words)
 
     @property
     def best(self) -> Candidate | None:
@@ -82,24 +85,23 @@ class _Space:
         self.weight_of = weight_of
         self.size = len(docs)
 
-    def shared(self, features: set[str]) -> tuple[np.ndarray, float, float]:
-        """Shared weight with every doc, the query's own weight, and the part of it known."""
+    def shared(self, features: set[str]) -> tuple[np.ndarray, float]:
+        """Shared weight with every doc, and the query's own weight."""
         idx, wts = [], []
-        query2 = known2 = 0.0
+        query2 = 0.0
         for f in features:
             w2 = self.idf2.get(f)
             if w2 is None:
                 query2 += (self.weight_of(f) * self.unknown_idf) ** 2
                 continue
             query2 += w2
-            known2 += w2
             ids = self.postings[f]
             idx.append(ids)
             wts.append(np.full(len(ids), w2))
         if not idx:
-            return np.zeros(self.size), query2 or 1.0, 0.0
+            return np.zeros(self.size), query2 or 1.0
         shared = np.bincount(np.concatenate(idx), weights=np.concatenate(wts), minlength=self.size)
-        return shared, query2 or 1.0, known2
+        return shared, query2 or 1.0
 
 
 class Matcher:
@@ -121,6 +123,10 @@ class Matcher:
                     self.normalized.append(norm)
                     owners.append(e)
         self.owner = np.asarray(owners, dtype=np.int32)
+        self.known_syllables = {t for norm in self.normalized for t in norm.folded}
+        self.vocabulary: list[set[str]] = [set() for _ in self.entry_ids]
+        for owner, norm in zip(owners, self.normalized):
+            self.vocabulary[owner].update(norm.folded)
         n = max(len(self.entry_ids), 1)
         self.stopwords = stopwords
         self.words = _Space([word_features(d.folded) for d in self.normalized], owners, n, self._word_weight)
@@ -136,59 +142,104 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.phrasings)
 
-    def _lexical(self, norm: Normalized) -> tuple[np.ndarray, float]:
+    def _split_joined(self, norm: Normalized) -> Normalized:
+        """Split words typed without spaces ("quenmatkhau") into syllables the FAQ knows."""
+        if all(len(t) < 6 or t in self.known_syllables for t in norm.folded):
+            return norm
+        tokens, folded = [], []
+        for token, f in zip(norm.tokens, norm.folded):
+            pieces = None if len(f) < 6 or f in self.known_syllables else _segment(f, self.known_syllables)
+            tokens.extend(pieces or [token])
+            folded.extend(pieces or [f])
+        return Normalized(" ".join(tokens), tuple(tokens), tuple(folded))
+
+    def _lexical(self, norm: Normalized) -> np.ndarray:
         a = self.config.recall_exponent
         scores = np.zeros(len(self.phrasings))
-        known = 0.0
         for space, share in ((self.words, 1 - self.config.char_weight), (self.chars, self.config.char_weight)):
             feats = word_features(norm.folded) if space is self.words else char_features(norm.folded)
-            shared, query2, known2 = space.shared(feats)
+            shared, query2 = space.shared(feats)
             recall = shared / space.norm2
             precision = shared / query2
             scores += share * np.power(recall, a) * np.power(precision, 1 - a)
-            if space is self.words:
-                known = known2 / query2
-        return scores, known
+        return scores
 
     def _rerank(self, norm: Normalized, index: int, lexical: float) -> float:
         doc = self.normalized[index]
         fuzzy = fuzz.token_set_ratio(norm.folded_text, doc.folded_text) / 100.0
         score = (1 - self.config.fuzzy_weight) * lexical + self.config.fuzzy_weight * fuzzy
-        return score * (1 - self.config.accent_penalty * _accent_conflict(norm, doc))
+        conflict, agreement = _accents(norm, doc)
+        return min(1.0, score * (1 - self.config.accent_penalty * conflict + self.config.accent_bonus * agreement))
 
     def search(self, text: str | Normalized, k: int = 5) -> MatchResult:
-        norm = text if isinstance(text, Normalized) else normalize(text, self.lexicon)
+        norm = self._split_joined(text if isinstance(text, Normalized) else normalize(text, self.lexicon))
         if not norm.folded or not self.phrasings:
             return MatchResult(norm, [], 0.0)
-        lexical, known = self._lexical(norm)
+        lexical = self._lexical(norm)
+        content = self._content_weights(norm)
+        known = min(self._known_share(norm), self._share(content, self.known_syllables) + 0.1)
         depth = min(self.config.rerank_depth, len(lexical))
         top = np.argpartition(-lexical, depth - 1)[:depth]
-        best: dict[int, tuple[float, int]] = {}
+        per_entry: dict[int, list[tuple[float, int]]] = {}
         for i in top:
-            if lexical[i] <= 0:
-                continue
-            score = self._rerank(norm, int(i), float(lexical[i]))
-            owner = int(self.owner[i])
-            if owner not in best or score > best[owner][0]:
-                best[owner] = (score, int(i))
-        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
-        candidates = [Candidate(self.entry_ids[e], round(s, 4), self.phrasings[i]) for e, (s, i) in ranked]
+            if lexical[i] > 0:
+                per_entry.setdefault(int(self.owner[i]), []).append((self._rerank(norm, int(i), float(lexical[i])), int(i)))
+        scored = []
+        for owner, hits in per_entry.items():
+            hits.sort(reverse=True)
+            support = hits[1][0] if len(hits) > 1 else 0.0
+            score = min(1.0, hits[0][0] + self.config.support_weight * support * (1 - hits[0][0]))
+            scored.append((score, owner, hits[0][1]))
+        scored.sort(reverse=True)
+        candidates = [Candidate(self.entry_ids[e], round(s, 4), self.phrasings[i],
+                                self._share(content, self.vocabulary[e]))
+                      for s, e, i in scored[:k]]
         return MatchResult(norm, candidates, known)
 
 
-def _accent_conflict(query: Normalized, doc: Normalized) -> float:
-    """Share of the user's accented words that the phrasing spells with other diacritics."""
+    def _content_weights(self, norm: Normalized) -> dict[str, float]:
+        return {t: self.words.idf2.get(t, self.words.unknown_idf**2) for t in norm.folded if t not in self.stopwords}
+
+    def _known_share(self, norm: Normalized) -> float:
+        """Share of the message's word and word-pair weight that the FAQ's phrasings use."""
+        weights = {f: self.words.idf2.get(f, (self._word_weight(f) * self.words.unknown_idf) ** 2)
+                   for f in word_features(norm.folded)}
+        return self._share(weights, self.words.idf2.keys())
+
+    @staticmethod
+    def _share(content: dict[str, float], vocabulary: Collection[str]) -> float:
+        """Share of the message's content-word weight found in `vocabulary`."""
+        total = sum(content.values())
+        return round(sum(w for t, w in content.items() if t in vocabulary) / total, 4) if total else 0.0
+
+
+def _segment(word: str, known: set[str], longest: int = 7) -> list[str] | None:
+    """Fewest known syllables that spell `word`, or None (dynamic programming)."""
+    best: list[list[str] | None] = [[]] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - longest), end):
+            head = best[start]
+            if head is not None and word[start:end] in known and (best[end] is None or len(head) + 1 < len(best[end])):
+                best[end] = head + [word[start:end]]
+    pieces = best[-1]
+    return pieces if pieces and len(pieces) > 1 else None
+
+
+def _accents(query: Normalized, doc: Normalized) -> tuple[float, float]:
+    """Shares of the user's accented words that the phrasing spells otherwise, and alike."""
     if not any(has_diacritics(t) for t in doc.tokens):
-        return 0.0
+        return 0.0, 0.0
     by_fold: dict[str, set[str]] = {}
     for token, folded in zip(doc.tokens, doc.folded):
         by_fold.setdefault(folded, set()).add(token)
-    checked = conflicts = 0
+    checked = conflicts = agreements = 0
     for token, folded in zip(query.tokens, query.folded):
         spellings = by_fold.get(folded)
         if not spellings or token == folded:
             continue
         checked += 1
-        if token not in spellings and all(has_diacritics(s) for s in spellings):
+        if token in spellings:
+            agreements += 1
+        elif all(has_diacritics(s) for s in spellings):
             conflicts += 1
-    return conflicts / checked if checked else 0.0
+    return (conflicts / checked, agreements / checked) if checked else (0.0, 0.0)

@@ -37,7 +37,7 @@ class FaqRevision(SQLModel, table=True):
 
 
 class LexiconRow(SQLModel, table=True):
-    """A teencode/abbreviation or synonym: `term` is read as `expansion`."""
+    """An admin's teencode or synonym row, on top of the shipped dictionary: `term` reads as `expansion`."""
 
     term: str = Field(primary_key=True, max_length=60)
     expansion: str

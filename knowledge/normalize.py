@@ -15,7 +15,8 @@ MARKED_VOWELS = set("ăâêôơư")
 PLAIN_VOWELS = set("aeiouy")
 VOWELS = MARKED_VOWELS | PLAIN_VOWELS
 MAX_TEXT = 4000
-WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Letters and digits apart ("muc2" -> "muc", "2"), but amounts stay whole ("50k", "2tr").
+WORD = re.compile(r"\d+(?:k|tr)\b|[^\W\d_]+|\d+", re.UNICODE)
 
 
 def clean(text: str) -> str:

@@ -50,8 +50,11 @@ def all_entries(session: Session) -> list[FaqEntry]:
 
 
 def lexicon(session: Session) -> Lexicon:
-    rows = session.exec(select(LexiconRow)).all()
-    return Lexicon.build([Expansion(r.term, r.expansion, r.at_end, r.keep) for r in rows])
+    """The shipped dictionary with the admins' rows on top (theirs win for the same term)."""
+    rows = {r.term: r for r in lexicon_rows()}
+    for r in session.exec(select(LexiconRow)).all():
+        rows[r.term] = Expansion(r.term, r.expansion, r.at_end, r.keep)
+    return Lexicon.build(list(rows.values()))
 
 
 def save_item(session: Session, item: FaqItem, author: str) -> list[str]:
@@ -117,13 +120,10 @@ def import_items(session: Session, items: list[FaqItem], author: str, replace: b
 
 
 def seed(session: Session) -> bool:
-    """Load the shipped FAQ and dictionary once, into a database that never had them."""
+    """Load the shipped FAQ once, into a database that never had it."""
     current = state(session)
     if current.seeded_at is not None:
         return False
-    for row in lexicon_rows():
-        if session.get(LexiconRow, row.term) is None:
-            session.add(LexiconRow(term=row.term, expansion=row.expansion, at_end=row.at_end, keep=row.keep))
     for path in faq_files():
         for item in read_file(path):
             if session.get(FaqEntry, item.id) is None:
