@@ -87,7 +87,7 @@ class _Space:
 
     def shared(self, features: set[str]) -> tuple[np.ndarray, float]:
         """Shared weight with every doc, and the query's own weight."""
-        idx, wts = [], []
+        idx, wts, lengths = [], [], []
         query2 = 0.0
         for f in features:
             w2 = self.idf2.get(f)
@@ -97,10 +97,11 @@ class _Space:
             query2 += w2
             ids = self.postings[f]
             idx.append(ids)
-            wts.append(np.full(len(ids), w2))
+            wts.append(w2)
+            lengths.append(len(ids))
         if not idx:
             return np.zeros(self.size), query2 or 1.0
-        shared = np.bincount(np.concatenate(idx), weights=np.concatenate(wts), minlength=self.size)
+        shared = np.bincount(np.concatenate(idx), weights=np.repeat(wts, lengths), minlength=self.size)
         return shared, query2 or 1.0
 
 
@@ -124,6 +125,7 @@ class Matcher:
                     owners.append(e)
         self.owner = np.asarray(owners, dtype=np.int32)
         self.known_syllables = {t for norm in self.normalized for t in norm.folded}
+        self.spellings = [_spellings(norm) for norm in self.normalized]
         self.vocabulary: list[set[str]] = [set() for _ in self.entry_ids]
         for owner, norm in zip(owners, self.normalized):
             self.vocabulary[owner].update(norm.folded)
@@ -168,7 +170,7 @@ class Matcher:
         doc = self.normalized[index]
         fuzzy = fuzz.token_set_ratio(norm.folded_text, doc.folded_text) / 100.0
         score = (1 - self.config.fuzzy_weight) * lexical + self.config.fuzzy_weight * fuzzy
-        conflict, agreement = _accents(norm, doc)
+        conflict, agreement = _accents(norm, self.spellings[index])
         return min(1.0, score * (1 - self.config.accent_penalty * conflict + self.config.accent_bonus * agreement))
 
     def search(self, text: str | Normalized, k: int = 5) -> MatchResult:
@@ -225,21 +227,28 @@ def _segment(word: str, known: set[str], longest: int = 7) -> list[str] | None:
     return pieces if pieces and len(pieces) > 1 else None
 
 
-def _accents(query: Normalized, doc: Normalized) -> tuple[float, float]:
-    """Shares of the user's accented words that the phrasing spells otherwise, and alike."""
+def _spellings(doc: Normalized) -> dict[str, tuple[set[str], bool]] | None:
+    """For a phrasing written with diacritics: each folded word's spellings, and whether all are accented."""
     if not any(has_diacritics(t) for t in doc.tokens):
-        return 0.0, 0.0
+        return None
     by_fold: dict[str, set[str]] = {}
     for token, folded in zip(doc.tokens, doc.folded):
         by_fold.setdefault(folded, set()).add(token)
+    return {f: (spelled, all(has_diacritics(s) for s in spelled)) for f, spelled in by_fold.items()}
+
+
+def _accents(query: Normalized, spellings: dict[str, tuple[set[str], bool]] | None) -> tuple[float, float]:
+    """Shares of the user's accented words that the phrasing spells otherwise, and alike."""
+    if spellings is None:
+        return 0.0, 0.0
     checked = conflicts = agreements = 0
     for token, folded in zip(query.tokens, query.folded):
-        spellings = by_fold.get(folded)
-        if not spellings or token == folded:
+        known = spellings.get(folded)
+        if known is None or token == folded:
             continue
         checked += 1
-        if token in spellings:
+        if token in known[0]:
             agreements += 1
-        elif all(has_diacritics(s) for s in spellings):
+        elif known[1]:
             conflicts += 1
     return (conflicts / checked, agreements / checked) if checked else (0.0, 0.0)

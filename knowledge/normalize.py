@@ -20,9 +20,9 @@ WORD = re.compile(r"\d+(?:k|tr)\b|[^\W\d_]+|\d+", re.UNICODE)
 
 
 def clean(text: str) -> str:
-    """NFC, control and format characters turned into spaces, length capped."""
-    text = unicodedata.normalize("NFC", text[: MAX_TEXT * 2])
-    chars = [" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text]
+    """NFC, line breaks kept as "\n", other control and format characters turned into spaces."""
+    text = unicodedata.normalize("NFC", text[: MAX_TEXT * 2].replace("\r\n", "\n").replace("\r", "\n"))
+    chars = [c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else " " for c in text]
     return "".join(chars)[:MAX_TEXT]
 
 

@@ -31,10 +31,12 @@ class FaqItem(BaseModel):
     source_url: str | None = None
     reviewed_at: date | None = None
 
-    @field_validator("id")
+    @field_validator("id", mode="before")
     @classmethod
-    def _slug(cls, value: str) -> str:
-        value = value.strip()
+    def _slug(cls, value: object) -> str:
+        value = str(value).strip() if isinstance(value, (str, int)) else value  # Excel stores "101" as a number
+        if not isinstance(value, str):
+            raise ValueError("id phải là chuỗi")
         if not SLUG.match(value):
             raise ValueError("id phải là slug: chữ thường không dấu, số, '-', '_' hoặc '.'")
         return value
@@ -129,7 +131,7 @@ def _json_rows(data: bytes) -> list[tuple[int, object]]:
         raise FaqFileError([f"dòng {error.lineno}: JSON không hợp lệ ({error.msg})"]) from error
     if not isinstance(parsed, list):
         raise FaqFileError(["dòng 1: tệp JSON phải là một danh sách các mục"])
-    starts = [m.start() for m in re.finditer(r"^\s*\{", text, re.MULTILINE)]
+    starts = [m.start() for m in re.finditer(r"^[ \t]*\{", text, re.MULTILINE)]
     lines = [text.count("\n", 0, s) + 1 for s in starts]
     return [(lines[i] if len(lines) == len(parsed) else i + 1, row) for i, row in enumerate(parsed)]
 
@@ -148,10 +150,12 @@ def _csv_rows(data: bytes) -> list[tuple[int, object]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     _check_header([h.strip() for h in reader.fieldnames or []])
     rows = []
+    start = reader.line_num + 1
     for row in reader:
         cleaned = {(k or "").strip(): v for k, v in row.items()}
         if any((v or "").strip() for k, v in cleaned.items() if k):
-            rows.append((reader.line_num, cleaned))
+            rows.append((start, cleaned))  # a quoted field may span lines: report where the row starts
+        start = reader.line_num + 1
     return rows
 
 

@@ -86,6 +86,11 @@ def test_seeded_entry_reads_back_as_the_shipped_item(session):
     assert store.to_item(entry) == shipped["vneid-quen-mat-khau"]
 
 
+def test_seeded_answers_keep_their_line_breaks(session):
+    answer = session.get(FaqEntry, "vneid-cai-dat").answer
+    assert "Cách cài:\n1. " in answer
+
+
 # --- save_item and revisions ---------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ ITEMS = [
         category="vneid",
         question="Quên mật khẩu VNeID thì lấy lại thế nào?",
         alternates=["quên mk vneid", "không đăng nhập được VNeID", "đổi mật khẩu định danh điện tử"],
-        answer="Dạ, bác bấm “Quên mật khẩu” ở màn hình đăng nhập, nhập số định danh và mã OTP ạ.",
+        answer="Dạ, bác làm thế này:\n1. Bấm “Quên mật khẩu” ở màn hình đăng nhập.\n2. Nhập số định danh và mã OTP ạ.",
         source_url="https://vneid.gov.vn/huong-dan",
         reviewed_at=date(2024, 11, 5),
     ),
@@ -107,14 +107,14 @@ def test_xlsx_export_has_header_row_and_bar_separated_alternates():
 def test_csv_saved_by_excel_with_bom_and_crlf_is_read():
     data = csv_bytes(
         HEADER,
-        'vneid-quen-mat-khau,vneid,Quên mật khẩu VNeID?,quên mk|mất mật khẩu,"Dạ, bấm ""Quên mật khẩu"" ạ.",,2024-11-05',
+        'vneid-quen-mat-khau,vneid,Quên mật khẩu VNeID?,quên mk|mất mật khẩu,"Dạ, bấm ""Quên mật khẩu"".\r\nXong ạ.",,2024-11-05',
         "cc-1,căn cước,Làm căn cước ở đâu?,,Ở công an xã ạ.,https://x.vn,",
         newline="\r\n",
     )
     items = read_items(data, ".csv")
     assert [i.id for i in items] == ["vneid-quen-mat-khau", "cc-1"]
     assert items[0].alternates == ["quên mk", "mất mật khẩu"]
-    assert items[0].answer == 'Dạ, bấm "Quên mật khẩu" ạ.'
+    assert items[0].answer == 'Dạ, bấm "Quên mật khẩu".\nXong ạ.'
     assert items[0].reviewed_at == date(2024, 11, 5)
     assert items[1].source_url == "https://x.vn" and items[1].reviewed_at is None
     assert items[1].category == "căn cước"
@@ -148,8 +148,6 @@ def test_read_file_uses_the_file_suffix(tmp_path):
     assert read_file(path) == ITEMS
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: FaqItem cleans answers with normalize.clean(), which turns '\\n' (a "
-                   "control character) into a space, so every import (and the seed) flattens multi-line answers")
 def test_line_breaks_in_an_answer_survive_import():
     data = json_file({"id": "a", "question": "q", "answer": "Các bước:\n1. Mở app\n2. Đăng nhập"})
     assert read_items(data, ".json")[0].answer == "Các bước:\n1. Mở app\n2. Đăng nhập"
@@ -275,22 +273,16 @@ def test_a_file_with_one_bad_row_yields_no_items_at_all():
         read_items(csv_bytes("id,question,answer", "a,q,x", "b,q,x", "c,q,"), ".csv")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _json_rows finds objects with r'^\\s*\\{' in MULTILINE mode; \\s also "
-                   "matches newlines, so a blank line before an object shifts its reported line up by one")
 def test_json_line_is_right_even_after_a_blank_line():
     data = b'[\n  {"id": "a", "question": "q", "answer": "x"},\n\n  {"id": "b", "question": "q", "answer": ""}\n]\n'
     assert problems(data, ".json")[0].startswith("dòng 4:")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _csv_rows uses csv reader.line_num, the LAST physical line of a record, "
-                   "so a bad row whose quoted field spans lines is reported below where it starts")
 def test_csv_row_spanning_lines_is_reported_at_its_first_line():
     data = csv_bytes("id,question,answer", "a,q,x", 'Bad,"dòng một', 'dòng hai",x')
     assert problems(data, ".csv")[0].startswith("dòng 3:")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Excel stores an id typed as 101 as a number; FaqItem.id is a strict str, "
-                   "so a valid slug id from a spreadsheet is rejected ('Input should be a valid string')")
 def test_numeric_id_cell_in_xlsx_is_read_as_its_text():
     assert read_items(xlsx_bytes(["id", "question", "answer"], [101, "q", "x"]), ".xlsx")[0].id == "101"
 

@@ -1,0 +1,74 @@
+"""Decisions on the shipped FAQ: answer, suggest, escalate, or stay quiet in a group."""
+
+import pytest
+
+from knowledge.base import KnowledgeBase
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory) -> KnowledgeBase:
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('kb')}/kb.db"
+    rt = Runtime.start(Settings(database_url=url, _env_file=None))
+    try:
+        return rt.knowledge()
+    finally:
+        rt.engine.dispose()
+
+
+def test_clear_question_is_answered_with_its_entry(kb):
+    out = kb.ask("quên mật khẩu vneid thì làm sao")
+    assert out.decision.kind == "answer"
+    assert out.decision.faq_id == "vneid-quen-mat-khau"
+    assert out.reply.startswith("Dạ")
+
+
+def test_group_chatter_is_ignored(kb):
+    for text in ["vâng ạ", "Cảm ơn bạn", "ok", "😂😂", "Mai 7h tập trung ở nhà văn hóa nhé"]:
+        out = kb.ask(text, group=True)
+        assert out.decision.kind == "ignore", text
+        assert out.reply is None
+
+
+def test_group_question_outside_the_faq_is_escalated(kb):
+    out = kb.ask("Lịch tiếp dân của xã tuần này thế nào ạ?", group=True)
+    assert out.decision.kind == "escalate"
+    assert "tổ công nghệ số" in out.reply
+
+
+def test_private_chat_always_gets_a_reply(kb):
+    for text in ["chào bạn", "cảm ơn nhiều", "bao giờ có tiền trợ cấp tháng này", ""]:
+        assert kb.ask(text).reply, text
+
+
+def test_vague_question_gets_numbered_suggestions(kb):
+    out = kb.ask("mat khau")
+    assert out.decision.kind == "suggest"
+    assert 2 <= len(out.decision.suggestions) <= 3
+    assert "1." in out.reply and "2." in out.reply and "nhắn số" in out.reply
+
+
+def test_mention_makes_the_bot_answer_in_a_group(kb):
+    assert kb.ask("chào bot", group=True).decision.kind == "ignore"
+    assert kb.ask("chào bot", group=True, mentioned=True).reply
+
+
+def test_json_shape_of_ask(kb):
+    data = kb.ask("le phi lam can cuoc").as_json()
+    assert set(data) == {"decision", "faq_id", "score", "suggestions", "reply"}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀" * 50, "a" * 10_000, "\x00\x01\x02", "ВНеИД кириллица 汉字",
+                                  "quên mật khẩu".encode("utf-8").decode("latin-1")])
+def test_bad_input_still_gets_a_decision(kb, text):
+    for group in (False, True):
+        assert kb.ask(text, group=group).decision.kind in {"answer", "suggest", "escalate", "ignore", "smalltalk"}
+
+
+def test_local_entry_drops_unfilled_lines_and_fills_the_rest(kb):
+    bare = kb.answer_for("kns-lien-he-to")
+    assert "{" not in bare
+    filled = kb.answer_for("kns-lien-he-to", {"thanh_vien": "Anh Hùng 0912 000 000"})
+    assert "Anh Hùng 0912 000 000" in filled

@@ -1,0 +1,72 @@
+"""Vietnamese normalisation: one form for the many ways villagers type the same words."""
+
+import unicodedata
+
+from hypothesis import given, settings, strategies as st
+
+from knowledge.normalize import canonical_tone, clean, fold, normalize
+from knowledge.shipped import shipped_lexicon
+
+LEX = shipped_lexicon()
+
+
+def test_old_and_new_tone_placement_are_one_word():
+    assert canonical_tone("hoà") == canonical_tone("hòa")
+    assert canonical_tone("thuỷ") == canonical_tone("thủy")
+    assert canonical_tone("khoẻ") == canonical_tone("khỏe")
+    assert normalize("Hoà Bình").tokens == normalize("Hòa Bình").tokens
+
+
+def test_tone_placement_keeps_words_that_have_one_place():
+    for word in ["người", "tuổi", "quý", "giá", "gì", "giường", "hoạch", "của", "quyển"]:
+        assert canonical_tone(word) == word
+
+
+def test_nfd_input_equals_nfc_input():
+    text = "Quên mật khẩu VNeID"
+    assert normalize(unicodedata.normalize("NFD", text)).tokens == normalize(text).tokens
+
+
+def test_fold_strips_every_diacritic_and_d_bar():
+    assert fold("Đường dây nóng") == "Duong day nong"
+
+
+def test_teencode_expands_to_words():
+    norm = normalize("quen mk vneid ko dc", LEX)
+    assert norm.folded == ("quen", "mat", "khau", "vneid", "khong", "duoc")
+    assert normalize("sdt tk cccd", LEX).folded_text == "so dien thoai tai khoan can cuoc cong dan"
+
+
+def test_ambiguous_dk_reads_by_position():
+    assert normalize("dk vneid muc 2", LEX).folded[:2] == ("dang", "ky")
+    assert normalize("lam dk ko", LEX).folded == ("lam", "duoc", "khong")
+
+
+def test_plain_abbreviation_never_swallows_an_accented_word():
+    # "dế" (phone) is in the dictionary; "de" typed without marks is "để", not a phone.
+    assert normalize("dế", LEX).folded == ("dien", "thoai")
+    assert normalize("de", LEX).folded == ("de",)
+
+
+def test_punctuation_emoji_and_controls_are_dropped():
+    assert normalize("VNeID???😭\x00\u200b ạ!!").folded == ("vneid", "a")
+
+
+def test_fullwidth_letters_read_as_ascii():
+    assert normalize("ＶＮｅＩＤ").folded == ("vneid",)
+
+
+def test_amounts_stay_whole_and_letters_split_from_digits():
+    assert normalize("muc2 50k", LEX).folded == ("muc", "2", "50k")
+
+
+def test_very_long_text_is_capped():
+    assert len(clean("a" * 100_000)) <= 4000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_unicode_normalises_without_error(text):
+    norm = normalize(text, LEX)
+    assert all(t == unicodedata.normalize("NFC", t) for t in norm.tokens)
+    assert len(norm.tokens) == len(norm.folded)
