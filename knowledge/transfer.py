@@ -147,7 +147,10 @@ def _csv_rows(data: bytes) -> list[tuple[int, object]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise FaqFileError(["dòng 1: tệp CSV phải mã hóa UTF-8"]) from error
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = text.split("\n", 1)[0]
+    # Excel with Vietnamese regional settings separates columns with ";".
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     _check_header([h.strip() for h in reader.fieldnames or []])
     rows = []
     start = reader.line_num + 1

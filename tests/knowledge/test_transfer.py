@@ -309,3 +309,9 @@ def test_a_file_with_one_bad_row_changes_nothing_in_the_database(runtime, databa
     monkeypatch.chdir(tmp_path)
     assert main.cli(["faq", "import", str(path), "--replace"]) != 0
     assert _db_state(runtime) == before
+
+
+def test_csv_from_excel_with_semicolons_is_read():
+    data = "\ufeffid;question;alternates;answer\r\nmot;Câu hỏi?;a|b;Dạ, trả lời.\r\n".encode("utf-8")
+    item = read_items(data, ".csv")[0]
+    assert (item.id, item.alternates, item.answer) == ("mot", ["a", "b"], "Dạ, trả lời.")
