@@ -27,7 +27,7 @@ class MatcherConfig:
     char_weight: float = 0.5  # share of the character space in the lexical score
     recall_exponent: float = 0.45 # >0.5 forgives long, rambling questions
     fuzzy_weight: float = 0.15
-    rerank_depth: int = 24
+    rerank_depth: int = 12
     accent_penalty: float = 0.25
     accent_bonus: float = 0.08
     support_weight: float = 0.3  # an entry whose second phrasing also matches is more likely right
