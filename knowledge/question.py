@@ -22,7 +22,6 @@ CHATTER = {
     "nhat tri", "dong y", "like", "ok em", "ok ban", "thank", "da cam on", "da em cam on",
 }
 GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "chao bot", "chao ad", "chao admin"}
-THANKS_WORDS = ("cam on", "cam ơn")
 
 
 def _has_phrase(folded: tuple[str, ...], phrase: str) -> bool:
