@@ -16,6 +16,27 @@ from knowledge.replies import CHOICE_GONE
 NUMBER_REPLY = re.compile(r"^\s*(?:(?:so|cau|cai|chon|muc|y)\s*)?(\d{1,2})\s*(?:a|ah|nhe|nha|ak)?\s*[.!)]*\s*$")
 
 
+def pending_choice(ctx: Context, message: IncomingMessage) -> PendingChoice | None:
+    """The suggestions last offered to this person in this chat, if any."""
+    return ctx.session.exec(
+        select(PendingChoice).where(
+            PendingChoice.platform == message.platform,
+            PendingChoice.chat_id == message.chat_id,
+            PendingChoice.user_id == message.sender_id,
+        )
+    ).first()
+
+
+def remember_choices(ctx: Context, message: IncomingMessage, options: list[str]) -> None:
+    """Keep the offered entries so that a number reply can pick one (one row per person)."""
+    row = pending_choice(ctx, message) or PendingChoice(
+        platform=message.platform, chat_id=message.chat_id, user_id=message.sender_id, options=[]
+    )
+    row.options = options
+    row.created_at = ctx.now
+    ctx.session.add(row)
+
+
 def picked_number(text: str) -> int | None:
     match = NUMBER_REPLY.match(fold(text.lower()))
     return int(match.group(1)) if match else None
@@ -26,13 +47,7 @@ class ChoiceHandler:
         number = picked_number(message.text)
         if number is None:
             return None
-        pending = ctx.session.exec(
-            select(PendingChoice).where(
-                PendingChoice.platform == message.platform,
-                PendingChoice.chat_id == message.chat_id,
-                PendingChoice.user_id == message.sender_id,
-            )
-        ).first()
+        pending = pending_choice(ctx, message)
         if pending is None:
             return None
         created = pending.created_at if pending.created_at.tzinfo else pending.created_at.replace(tzinfo=timezone.utc)

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from bot.engine import Context, reply
 from bot.messages import IncomingMessage, OutgoingMessage
-from bot.tables import PendingChoice
-
-
-def remember_choices(ctx: Context, message: IncomingMessage, options: list[str]) -> None:
-    """Keep the offered entries so that a number reply can pick one (one row per person)."""
-    row = ctx.session.exec(
-        select(PendingChoice).where(
-            PendingChoice.platform == message.platform,
-            PendingChoice.chat_id == message.chat_id,
-            PendingChoice.user_id == message.sender_id,
-        )
-    ).first() or PendingChoice(platform=message.platform, chat_id=message.chat_id, user_id=message.sender_id,
-                               options=[])
-    row.options = options
-    row.created_at = ctx.now
-    ctx.session.add(row)
+from handlers.choice import remember_choices
 
 
 class FaqHandler:

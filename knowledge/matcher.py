@@ -124,11 +124,11 @@ class Matcher:
                     self.normalized.append(norm)
                     owners.append(e)
         self.owner = np.asarray(owners, dtype=np.int32)
-        self.known_syllables = {t for norm in self.normalized for t in norm.folded}
         self.spellings = [_spellings(norm) for norm in self.normalized]
         self.vocabulary: list[set[str]] = [set() for _ in self.entry_ids]
         for owner, norm in zip(owners, self.normalized):
             self.vocabulary[owner].update(norm.folded)
+        self.known_syllables: set[str] = set().union(*self.vocabulary)
         n = max(len(self.entry_ids), 1)
         self.stopwords = stopwords
         self.words = _Space([word_features(d.folded) for d in self.normalized], owners, n, self._word_weight)
@@ -158,9 +158,9 @@ class Matcher:
     def _lexical(self, norm: Normalized) -> np.ndarray:
         a = self.config.recall_exponent
         scores = np.zeros(len(self.phrasings))
-        for space, share in ((self.words, 1 - self.config.char_weight), (self.chars, self.config.char_weight)):
-            feats = word_features(norm.folded) if space is self.words else char_features(norm.folded)
-            shared, query2 = space.shared(feats)
+        for space, features, share in ((self.words, word_features, 1 - self.config.char_weight),
+                                       (self.chars, char_features, self.config.char_weight)):
+            shared, query2 = space.shared(features(norm.folded))
             recall = shared / space.norm2
             precision = shared / query2
             scores += share * np.power(recall, a) * np.power(precision, 1 - a)
