@@ -2,7 +2,7 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 TROLY_DATABASE_URL=sqlite:////data/troly.db
 WORKDIR /app
-COPY pyproject.toml README.md main.py ./
+COPY pyproject.toml README.md main.py webhooks.py ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY knowledge ./knowledge

@@ -1,4 +1,4 @@
-"""The `troly` command line: ask, eval, chat, faq import/export, serve."""
+"""The `troly` command line: ask, eval, chat, faq import/export, serve, worker, zalo groups."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.engine import Context, Engine, Handler
 from bot.messages import ChatKind, IncomingMessage
@@ -15,6 +17,16 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from knowledge import store
 from knowledge.transfer import FaqFileError, read_file, write_items
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What the composition root hands the CLI: handlers, platforms, the worker service, the web app."""
+
+    handlers: Sequence[Handler]
+    platforms: Callable[[Settings], Mapping[str, Any]]
+    service: Callable[[Runtime, Mapping[str, Any]], Any]
+    app: Callable[[Runtime], Any]
 
 
 def _print_json(data: object) -> None:
@@ -144,16 +156,84 @@ def make_chat(handlers: Sequence[Handler]) -> Callable[[Runtime, argparse.Namesp
     return cmd_chat
 
 
-def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from main import create_app
-
-    uvicorn.run(create_app(rt.settings, runtime=rt), host=args.host, port=args.port, log_level="info")
-    return 0
+def live_platforms(wiring: Wiring, settings: Settings) -> str:
+    names = sorted(wiring.platforms(settings))
+    return ", ".join(names) if names else "chưa có nền tảng nào (đặt các biến TROLY_ZALO_*, TROLY_FACEBOOK_* trong .env)"
 
 
-def parser(handlers: Sequence[Handler]) -> argparse.ArgumentParser:
+def make_serve(wiring: Wiring) -> Callable[[Runtime, argparse.Namespace], int]:
+    def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
+        import uvicorn
+
+        print(f"Nền tảng đang bật: {live_platforms(wiring, rt.settings)}", flush=True)
+        uvicorn.run(wiring.app(rt), host=args.host, port=args.port, log_level="info")
+        return 0
+
+    return cmd_serve
+
+
+def make_worker(wiring: Wiring) -> Callable[[Runtime, argparse.Namespace], int]:
+    def cmd_worker(rt: Runtime, args: argparse.Namespace) -> int:
+        import asyncio
+        import signal
+
+        async def main() -> None:
+            service = wiring.service(rt, wiring.platforms(rt.settings))
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, service.stop.set)
+            service.start()
+            await service.stop.wait()
+            await service.close()
+
+        print(f"Worker chạy; nền tảng đang bật: {live_platforms(wiring, rt.settings)}", flush=True)
+        asyncio.run(main())
+        return 0
+
+    return cmd_worker
+
+
+def make_zalo_groups(wiring: Wiring) -> Callable[[Runtime, argparse.Namespace], int]:
+    def cmd_zalo_groups(rt: Runtime, args: argparse.Namespace) -> int:
+        import asyncio
+
+        import httpx
+
+        from bot import tokens
+
+        zalo = wiring.platforms(rt.settings).get("zalo")
+        if zalo is None:
+            print("Zalo OA chưa được cấu hình (TROLY_ZALO_APP_ID, TROLY_ZALO_OA_SECRET_KEY).", file=sys.stderr)
+            return 2
+        with rt.session() as s:
+            token = tokens.current(s, "zalo", rt.settings.zalo_access_token, rt.settings.zalo_refresh_token)
+        if token is None:
+            print("Chưa có access token của OA (TROLY_ZALO_ACCESS_TOKEN).", file=sys.stderr)
+            return 2
+
+        async def fetch() -> list[dict]:
+            async with httpx.AsyncClient(timeout=rt.settings.send_timeout_seconds) as client:
+                return await zalo.list_groups(client, token.access_token)
+
+        from bot.platforms.base import SendError
+
+        try:
+            groups = asyncio.run(fetch())
+        except SendError as error:
+            print(f"Zalo từ chối: {error.reason}", file=sys.stderr)
+            return 1
+        if args.json:
+            _print_json(groups)
+            return 0
+        for g in groups:
+            print(f"{g.get('group_id')}\t{g.get('name')}\t{g.get('total_member', '')} thành viên\t{g.get('status', '')}")
+        print(f"{len(groups)} nhóm. Liên kết nhóm với tổ: troly group link --platform zalo --chat-id ID --team TÊN")
+        return 0
+
+    return cmd_zalo_groups
+
+
+def parser(wiring: Wiring) -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="troly", description="Trợ lý số của tổ công nghệ số cộng đồng")
     sub = top.add_subparsers(dest="command", required=True)
 
@@ -171,7 +251,7 @@ def parser(handlers: Sequence[Handler]) -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="trò chuyện thử trên màn hình")
     chat.add_argument("--group", action="store_true")
-    chat.set_defaults(run=make_chat(handlers))
+    chat.set_defaults(run=make_chat(wiring.handlers))
 
     faq = sub.add_parser("faq", help="nhập / xuất bộ hỏi đáp").add_subparsers(dest="faq_command", required=True)
     imp = faq.add_parser("import", help="nhập từ .json, .csv hoặc .xlsx")
@@ -186,12 +266,20 @@ def parser(handlers: Sequence[Handler]) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="chạy máy chủ web")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.set_defaults(run=cmd_serve)
+    serve.set_defaults(run=make_serve(wiring))
+
+    worker = sub.add_parser("worker", help="chạy riêng bộ xử lý tin nhắn và gửi trả lời")
+    worker.set_defaults(run=make_worker(wiring))
+
+    zalo = sub.add_parser("zalo", help="Zalo OA").add_subparsers(dest="zalo_command", required=True)
+    groups = zalo.add_parser("groups", help="liệt kê các nhóm (GMF) của OA và mã nhóm")
+    groups.add_argument("--json", action="store_true")
+    groups.set_defaults(run=make_zalo_groups(wiring))
     return top
 
 
-def run(argv: Sequence[str] | None, handlers: Sequence[Handler], settings: Settings | None = None) -> int:
-    args = parser(handlers).parse_args(argv)
+def run(argv: Sequence[str] | None, wiring: Wiring, settings: Settings | None = None) -> int:
+    args = parser(wiring).parse_args(argv)
     rt = Runtime.start(settings or Settings())
     try:
         return args.run(rt, args)

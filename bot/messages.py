@@ -29,7 +29,8 @@ class IncomingMessage:
     attachments: tuple[Attachment, ...] = ()
     mentions_bot: bool = False
     reply_to: str | None = None
-    event: str = "message"  # message | follow | echo | ...
+    event: str = "message"  # message | follow | unfollow | echo | postback
+    from_human: bool = False  # an echo typed by a person (OA chat tool, Page inbox), not by an app
 
     @property
     def is_group(self) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -11,6 +13,9 @@ from bot.db import create_schema, make_engine, session
 from bot.settings import Settings
 from knowledge import store
 from knowledge.base import KnowledgeBase, KnowledgeCache
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 
 @dataclass
@@ -29,6 +34,12 @@ class Runtime:
                 if store.seed(s):
                     s.commit()
         return cls(settings=settings, engine=engine)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        from bot.metrics import Metrics  # prometheus is not needed by `troly ask`
+
+        return Metrics()
 
     def session(self) -> Session:
         return session(self.engine)

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     zalo_app_secret: str | None = None
     zalo_api_base: str = "https://openapi.zalo.me"
     zalo_oauth_base: str = "https://oauth.zaloapp.com"
+    zalo_oa_id: str | None = Field(default=None, description="The OA's own id: `[@oa_id]` in a group mentions the bot.")
 
     zalo_bot_token: str | None = None
     zalo_bot_secret_token: str | None = None
@@ -27,8 +28,28 @@ class Settings(BaseSettings):
     facebook_verify_token: str | None = None
     facebook_page_token: str | None = None
     facebook_graph_base: str = "https://graph.facebook.com"
+    facebook_graph_version: str = "v21.0"
+    facebook_app_id: str | None = Field(default=None, description="Our app id: echoes from other apps are human replies.")
+
+    bot_names: tuple[str, ...] = Field(
+        default=("trợ lý số", "tro ly so", "trợ lý", "tro ly", "bot"),
+        description="Words that address the bot in a group message.",
+    )
 
     admin_password: str | None = None
+
+    group_repeat_minutes: int = Field(default=5, description="The same answer is not posted twice in a group within this.")
+    group_replies_per_minute: int = Field(default=6, description="At most this many bot messages per group and minute.")
+
+    worker_in_serve: bool = Field(default=True, description="`troly serve` also runs the worker and the sender.")
+    worker_poll_seconds: float = 0.5
+    lease_seconds: float = Field(default=60.0, description="A claimed row is taken over by another worker after this.")
+    inbox_max_attempts: int = 5
+    send_timeout_seconds: float = 10.0
+    send_retry_base_seconds: float = Field(default=1.0, description="First back-off; doubles on each retry.")
+    send_retry_max_seconds: float = 300.0
+    send_max_attempts: int = 10
+    webhook_max_bytes: int = 1_000_000
 
     choice_ttl_minutes: int = Field(default=30, description="How long a numbered suggestion can be picked.")
     seed_faq: bool = Field(default=True, description="Seed the shipped FAQ into an empty database.")

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from bot.cli import parser
-from main import build_handlers
+from main import build_wiring
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
@@ -29,6 +29,6 @@ def test_every_copied_path_exists():
 def test_the_command_is_a_valid_troly_serve_on_port_8000():
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE).group(1))
     assert cmd[0] == "troly"
-    args = parser(build_handlers()).parse_args(cmd[1:])
+    args = parser(build_wiring()).parse_args(cmd[1:])
     assert args.command == "serve" and args.port == 8000 and args.host == "0.0.0.0"
     assert "EXPOSE 8000" in DOCKERFILE and "VOLUME" in DOCKERFILE

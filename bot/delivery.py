@@ -1,0 +1,181 @@
+"""The sender: delivers outbox rows through the adapters, with back-off and token refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from bot import outbox, tokens
+from bot.platforms.base import Platform, Sent, SendError
+from bot.runtime import Runtime
+from bot.tables import OutboxMessage, aware
+from knowledge.models import utcnow
+
+log = logging.getLogger("troly.delivery")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base: float
+    cap: float
+    max_attempts: int
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        """Exponential with jitter; never sooner than the platform asked."""
+        wait = min(self.cap, self.base * 2 ** max(attempts - 1, 0)) * random.uniform(0.8, 1.2)
+        return max(wait, retry_after or 0.0)
+
+
+class Sender:
+    """Claims due replies and sends each once; several chats in parallel, one chat in order."""
+
+    def __init__(self, runtime: Runtime, platforms: Mapping[str, Platform], client: httpx.AsyncClient,
+                 concurrency: int = 32) -> None:
+        s = runtime.settings
+        self.rt = runtime
+        self.platforms = dict(platforms)
+        self.client = client
+        self.concurrency = concurrency
+        self.backoff = Backoff(s.send_retry_base_seconds, s.send_retry_max_seconds, s.send_max_attempts)
+        self.wake = asyncio.Event()
+        self._seeds = {"zalo": (s.zalo_access_token, s.zalo_refresh_token)}
+        self._refresh_lock = asyncio.Lock()
+        self._running: set[asyncio.Task] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; a send cut off by the stop is resumed after its lease."""
+        while not stop.is_set():
+            try:
+                started = await self.deliver_due()
+            except Exception:  # e.g. the database is briefly unavailable: keep the loop alive
+                log.exception("sender: claiming due replies failed")
+                started = 0
+            if not started:
+                self.wake.clear()
+                await wait_any(self.wake, stop, self.rt.settings.worker_poll_seconds)
+        for task in list(self._running):
+            task.cancel()
+
+    async def deliver_due(self) -> int:
+        """Start sending the due rows (as tasks); returns how many were started."""
+        free = self.concurrency - len(self._running)
+        if free <= 0:
+            return 0
+        rows = await asyncio.to_thread(self._claim, free)
+        for row in rows:
+            task = asyncio.create_task(self.deliver(row))
+            self._running.add(task)
+            task.add_done_callback(self._done)
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Wait for the sends under way (tests and shutdown)."""
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        self.wake.set()
+
+    def _claim(self, limit: int) -> list[OutboxMessage]:
+        lease = timedelta(seconds=self.rt.settings.lease_seconds)
+        with self.rt.session() as s:
+            return outbox.claim_due(s, utcnow(), lease, limit)
+
+    async def deliver(self, row: OutboxMessage) -> None:
+        platform = self.platforms.get(row.platform)
+        if platform is None:
+            await asyncio.to_thread(self._failed, row, f"nền tảng {row.platform} chưa được cấu hình")
+            return
+        try:
+            sent = await self._send(platform, row)
+        except SendError as error:
+            await asyncio.to_thread(self._after_error, row, error)
+        except Exception as error:  # an adapter bug must not lose the reply: retry it like a timeout
+            log.exception("outbox %s: unexpected send error", row.id)
+            await asyncio.to_thread(self._after_error, row, SendError(repr(error), transient=True))
+        else:
+            await asyncio.to_thread(self._sent, row, sent)
+
+    async def _send(self, platform: Platform, row: OutboxMessage) -> Sent:
+        out = outbox.to_message(row)
+        token = await self._token(platform)
+        try:
+            return await platform.send(self.client, out, token)
+        except SendError as error:
+            if not (error.token_expired and hasattr(platform, "refresh")):
+                raise
+        return await platform.send(self.client, out, await self._refresh(platform, token))
+
+    async def _token(self, platform: Platform) -> str | None:
+        if platform.name not in self._seeds:
+            return None
+        row = await asyncio.to_thread(self._stored_token, platform.name)
+        return row.access_token if row else None
+
+    def _stored_token(self, name: str):
+        with self.rt.session() as s:
+            return tokens.current(s, name, *self._seeds[name])
+
+    async def _refresh(self, platform: Platform, failed_token: str | None) -> str:
+        """One refresh at a time; a token someone else already renewed is simply used."""
+        async with self._refresh_lock:
+            row = await asyncio.to_thread(self._stored_token, platform.name)
+            if row is None or not row.refresh_token:
+                raise SendError("chưa có refresh token để làm mới access token", transient=True, token_expired=True)
+            if row.access_token != failed_token:
+                return row.access_token
+            grant = await platform.refresh(self.client, row.refresh_token)
+            with self.rt.session() as s:
+                if not tokens.store_grant(s, row, grant, utcnow()):
+                    log.warning("%s token was refreshed elsewhere at the same time", platform.name)
+            self.rt.metrics.token_refreshes.labels(platform.name).inc()
+            log.info("%s access token refreshed", platform.name)
+            return grant.access_token
+
+    def _sent(self, row: OutboxMessage, sent: Sent) -> None:
+        now = utcnow()
+        with self.rt.session() as s:
+            outbox.mark_sent(s, row, now, sent.platform_message_ids)
+            s.commit()
+        self.rt.metrics.sent.labels(row.platform).inc()
+        self.rt.metrics.reply_latency.labels(row.platform).observe((now - aware(row.created_at)).total_seconds())
+
+    def _after_error(self, row: OutboxMessage, error: SendError) -> None:
+        if not error.transient or row.attempts >= self.backoff.max_attempts:
+            self._failed(row, error.reason)
+            return
+        wait = self.backoff.delay(row.attempts, error.retry_after)
+        log.info("outbox %s: %s; retry %d in %.1fs", row.id, error.reason, row.attempts, wait)
+        self.rt.metrics.retries.labels(row.platform, _reason(error)).inc()
+        with self.rt.session() as s:
+            outbox.retry_later(s, row, utcnow() + timedelta(seconds=wait), error.reason)
+            s.commit()
+
+    def _failed(self, row: OutboxMessage, reason: str) -> None:
+        log.warning("outbox %s to %s:%s failed for good: %s", row.id, row.platform, row.chat_id, reason)
+        self.rt.metrics.failed.labels(row.platform).inc()
+        with self.rt.session() as s:
+            outbox.mark_failed(s, row, reason)
+            s.commit()
+
+
+def _reason(error: SendError) -> str:
+    if error.token_expired:
+        return "token"
+    if error.retry_after is not None or str(error.code) in {"429", "613"}:
+        return "rate_limit"
+    return "transient"
+
+
+async def wait_any(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
+    waiters = {asyncio.create_task(event.wait()), asyncio.create_task(stop.wait())}
+    _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()

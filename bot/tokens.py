@@ -1,0 +1,35 @@
+"""Platform access tokens kept in the database, so a rotated Zalo refresh token survives restarts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from bot.platforms.base import TokenGrant
+from bot.tables import PlatformToken
+
+
+def current(session: Session, platform: str, access_token: str | None, refresh_token: str | None) -> PlatformToken | None:
+    """The stored token; on first use it is seeded from the settings."""
+    row = session.get(PlatformToken, platform)
+    if row is None and access_token:
+        row = PlatformToken(platform=platform, access_token=access_token, refresh_token=refresh_token)
+        session.add(row)
+        session.commit()
+    return row
+
+
+def store_grant(session: Session, seen: PlatformToken, grant: TokenGrant, now: datetime) -> bool:
+    """Replace both tokens in one statement, only if nobody replaced them since `seen` was read."""
+    expires_at = now + timedelta(seconds=grant.expires_in) if grant.expires_in else None
+    changed = session.execute(
+        update(PlatformToken)
+        .where(PlatformToken.platform == seen.platform, PlatformToken.generation == seen.generation)
+        .values(access_token=grant.access_token, refresh_token=grant.refresh_token, expires_at=expires_at,
+                updated_at=now, generation=seen.generation + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(changed)

@@ -1,0 +1,70 @@
+"""The durable inbox: a retried delivery is a no-op, claims respect leases and each chat's order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot import inbox
+from bot.messages import Attachment, ChatKind, IncomingMessage
+from bot.tables import InboxMessage
+from knowledge.models import utcnow
+
+LEASE = timedelta(seconds=60)
+
+
+def message(message_id: str, chat: str = "c1", text: str = "quen mat khau vneid", **extra) -> IncomingMessage:
+    return IncomingMessage(platform="zalo", chat_id=chat, chat_kind=ChatKind.PRIVATE, sender_id="u1",
+                           message_id=message_id, text=text, **extra)
+
+
+def test_the_same_message_delivered_twice_is_stored_once(session):
+    now = utcnow()
+    assert inbox.record(session, [message("m1"), message("m2")], now) == 2
+    assert inbox.record(session, [message("m1")], now) == 0
+    session.commit()
+    assert len(session.exec(select(InboxMessage)).all()) == 2
+
+
+def test_a_stored_row_reads_back_as_the_same_message(session):
+    original = message("m1", attachments=(Attachment("image", "https://example.invalid/a.jpg"),),
+                       mentions_bot=True, reply_to="m0", sender_name="Bác Tư")
+    inbox.record(session, [original], utcnow())
+    session.commit()
+    [row] = inbox.claim(session, utcnow(), LEASE)
+    assert inbox.to_message(row) == original
+
+
+def test_a_claimed_row_is_not_claimed_again_until_its_lease_expires(session):
+    inbox.record(session, [message("m1")], utcnow())
+    session.commit()
+    now = utcnow()
+    assert [r.message_id for r in inbox.claim(session, now, LEASE)] == ["m1"]
+    assert inbox.claim(session, now + timedelta(seconds=30), LEASE) == []
+    [again] = inbox.claim(session, now + timedelta(seconds=61), LEASE)
+    assert again.message_id == "m1" and again.attempts == 2
+
+
+def test_only_the_oldest_unfinished_message_of_a_chat_is_handed_out(session):
+    inbox.record(session, [message("a1", chat="A"), message("a2", chat="A"), message("b1", chat="B")], utcnow())
+    session.commit()
+    now = utcnow()
+    first = inbox.claim(session, now, LEASE)
+    assert sorted(r.message_id for r in first) == ["a1", "b1"]
+    assert inbox.claim(session, now, LEASE) == []  # a2 waits behind a1
+    for row in first:
+        inbox.finish(session, row, now)
+    session.commit()
+    assert [r.message_id for r in inbox.claim(session, now, LEASE)] == ["a2"]
+
+
+def test_finishing_a_row_masks_personal_numbers_in_the_transcript(session):
+    inbox.record(session, [message("m1", text="cccd cua toi 001203004567, sdt 0912345678")], utcnow())
+    session.commit()
+    [row] = inbox.claim(session, utcnow(), LEASE)
+    inbox.finish(session, row, utcnow())
+    session.commit()
+    stored = session.exec(select(InboxMessage)).one()
+    assert stored.status == "done"
+    assert "001203004567" not in stored.text and "0912345678" not in stored.text
