@@ -304,3 +304,14 @@ def test_counts_in_the_database_match_after_a_burst(client, fake, app):
     assert eventually(lambda: sent_count(app) == 20)
     settle(app)
     assert len(fake.delivered) == 20
+
+
+def test_a_messenger_reply_outlives_rate_limits_and_arrives_once(client, fake, app):
+    fake.fail_next(2, "fb_rate_limit")
+    body, headers = d.facebook([d.messenger_event("quen mat khau vneid", psid="p-rl")])
+    client.post("/webhooks/facebook", content=body, headers=headers)
+    assert fake.wait_for(1, timeout=10)
+    assert eventually(lambda: sent_count(app) == 1)
+    settle(app)
+    assert [r.body["recipient"]["id"] for r in fake.delivered] == ["p-rl"]
+    assert 'troly_outbox_retries_total{platform="facebook",reason="rate_limit"} 2.0' in client.get("/metrics").text

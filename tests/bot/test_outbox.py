@@ -49,3 +49,13 @@ def test_a_row_set_to_retry_is_claimed_again_only_when_due(session):
     assert outbox.claim_due(session, now + timedelta(seconds=1), LEASE) == []
     [again] = outbox.claim_due(session, now + timedelta(seconds=6), LEASE)
     assert again.attempts == 2 and again.last_error == "HTTP 500"
+
+
+def test_a_send_cut_off_by_a_crash_is_taken_up_after_its_lease(session):
+    now = utcnow()
+    outbox.enqueue(session, reply("một"), now)
+    session.commit()
+    assert len(outbox.claim_due(session, now, LEASE)) == 1  # the claiming process dies here
+    assert outbox.claim_due(session, now + LEASE / 2, LEASE) == []
+    [again] = outbox.claim_due(session, now + LEASE + timedelta(seconds=1), LEASE)
+    assert again.text == "một" and again.attempts == 2
