@@ -21,10 +21,14 @@ def build_handlers() -> list[Handler]:
     from handlers.choice import ChoiceHandler
     from handlers.echo import EchoHandler
     from handlers.faq import FaqHandler
+    from handlers.feedback import FeedbackHandler
     from handlers.follow import FollowHandler
+    from handlers.hold import HoldHandler
     from handlers.media import MediaHandler
+    from handlers.team import TeamCommandHandler
 
-    return [EchoHandler(), FollowHandler(), MediaHandler(), ChoiceHandler(), FaqHandler()]
+    return [EchoHandler(), FollowHandler(), MediaHandler(), TeamCommandHandler(), ChoiceHandler(),
+            FeedbackHandler(), HoldHandler(), FaqHandler()]
 
 
 def build_platforms(settings: Settings) -> dict[str, Platform]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, select
+
 from bot.engine import Context, Engine, Handler
 from bot.messages import ChatKind, IncomingMessage
 from bot.runtime import Runtime
@@ -132,6 +134,67 @@ def cmd_faq_export(rt: Runtime, args: argparse.Namespace) -> int:
         return 2
     path.write_bytes(data)
     print(f"Đã xuất {len(items)} mục ra {path}.")
+    return 0
+
+
+def _people(action: Callable[[Session, argparse.Namespace], str]) -> Callable[[Runtime, argparse.Namespace], int]:
+    """Run one change to teams/users/chats in a transaction; a bad value is a clear message, not a trace."""
+    def command(rt: Runtime, args: argparse.Namespace) -> int:
+        from bot.people import PeopleError
+
+        with rt.session() as s:
+            try:
+                message = action(s, args)
+            except PeopleError as error:
+                print(str(error), file=sys.stderr)
+                return 2
+            s.commit()
+        print(message)
+        return 0
+
+    return command
+
+
+def _team_add(s: Session, args: argparse.Namespace) -> str:
+    from bot.people import add_team
+
+    team = add_team(s, args.name, args.commune)
+    return f"Đã tạo tổ \"{team.name}\"" + (f" ({team.commune})" if team.commune else "") + "."
+
+
+def _user_add(s: Session, args: argparse.Namespace) -> str:
+    from bot.people import add_user
+
+    user = add_user(s, args.name, args.role, args.team, args.zalo_id, args.facebook_id, args.password)
+    return f"Đã lưu người dùng \"{user.name}\" ({user.role})."
+
+
+def _group_link(s: Session, args: argparse.Namespace) -> str:
+    from bot.people import link_chat
+
+    link_chat(s, args.platform, args.chat_id, args.team, staff=args.staff)
+    kind = "nhóm của tổ" if args.staff else "nhóm"
+    return f"Đã liên kết {kind} {args.platform}:{args.chat_id} với tổ \"{args.team}\"."
+
+
+def cmd_escalations(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.tables import Escalation, Team
+
+    with rt.session() as s:
+        query = select(Escalation).order_by(Escalation.id)
+        if args.status:
+            query = query.where(Escalation.status == args.status)
+        teams = {t.id: t.name for t in s.exec(select(Team)).all()}
+        rows = [{"id": e.id, "status": e.status, "question": e.question, "team": teams.get(e.team_id),
+                 "platform": e.platform, "chat_id": e.chat_id, "chat_kind": e.chat_kind, "asker": e.asker_name or e.asker_id,
+                 "created_at": e.created_at.isoformat(), "answer": e.answer, "answered_by": e.answered_by_name}
+                for e in s.exec(query).all()]
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        print(f"#{r['id']:<5} {r['status']:9} {r['team'] or '-':20} {r['question'][:80]}")
+    print(f"{len(rows)} câu hỏi.")
     return 0
 
 
@@ -268,6 +331,35 @@ def parser(wiring: Wiring) -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=make_serve(wiring))
 
+    team = sub.add_parser("team", help="các tổ").add_subparsers(dest="team_command", required=True)
+    team_add = team.add_parser("add", help="tạo tổ")
+    team_add.add_argument("name")
+    team_add.add_argument("--commune")
+    team_add.set_defaults(run=_people(_team_add))
+
+    user = sub.add_parser("user", help="người dùng").add_subparsers(dest="user_command", required=True)
+    user_add = user.add_parser("add", help="thêm hoặc sửa người dùng")
+    user_add.add_argument("name")
+    user_add.add_argument("--role", required=True, choices=["admin", "leader", "member"])
+    user_add.add_argument("--team")
+    user_add.add_argument("--zalo-id")
+    user_add.add_argument("--facebook-id")
+    user_add.add_argument("--password")
+    user_add.set_defaults(run=_people(_user_add))
+
+    group = sub.add_parser("group", help="nhóm chat").add_subparsers(dest="group_command", required=True)
+    link = group.add_parser("link", help="liên kết nhóm chat với tổ")
+    link.add_argument("--platform", required=True, choices=["zalo", "zalo-bot", "facebook"])
+    link.add_argument("--chat-id", required=True)
+    link.add_argument("--team", required=True)
+    link.add_argument("--staff", action="store_true", help="nhóm riêng của tổ (nhận thông báo khi nhắn riêng không được)")
+    link.set_defaults(run=_people(_group_link))
+
+    esc = sub.add_parser("escalations", help="các câu hỏi chuyển cho tổ")
+    esc.add_argument("--status", choices=["open", "claimed", "answered", "closed"])
+    esc.add_argument("--json", action="store_true")
+    esc.set_defaults(run=cmd_escalations)
+
     worker = sub.add_parser("worker", help="chạy riêng bộ xử lý tin nhắn và gửi trả lời")
     worker.set_defaults(run=make_worker(wiring))
 
@@ -281,6 +373,9 @@ def parser(wiring: Wiring) -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None, wiring: Wiring, settings: Settings | None = None) -> int:
     args = parser(wiring).parse_args(argv)
     rt = Runtime.start(settings or Settings())
+    if rt.generated_admin_password:
+        print(f"Đã tạo tài khoản quản trị \"admin\" với mật khẩu: {rt.generated_admin_password}\n"
+              "(chỉ in một lần; đặt TROLY_ADMIN_PASSWORD để tự chọn mật khẩu)", file=sys.stderr)
     try:
         return args.run(rt, args)
     finally:

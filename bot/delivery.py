@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import httpx
 
-from bot import outbox, tokens
+from bot import handoff, outbox, tokens
 from bot.platforms.base import Platform, Sent, SendError
 from bot.runtime import Runtime
 from bot.tables import OutboxMessage, aware
@@ -163,6 +163,10 @@ class Sender:
         self.rt.metrics.failed.labels(row.platform).inc()
         with self.rt.session() as s:
             outbox.mark_failed(s, row, reason)
+            if row.purpose == "notify":
+                instead = handoff.fallback(s, row.escalation_id, row.platform, row.text)
+                if instead is not None:
+                    outbox.enqueue(s, instead, utcnow())
             s.commit()
 
 

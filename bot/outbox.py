@@ -21,7 +21,8 @@ def enqueue(session: Session, out: OutgoingMessage, now: datetime, inbox_id: int
     rows = [
         OutboxMessage(inbox_id=inbox_id, platform=out.platform, chat_id=out.chat_id, chat_kind=out.chat_kind.value,
                       text=part, mention_user_id=out.mention_user_id if number == 0 else None,
-                      reply_to=out.reply_to if number == 0 else None, next_attempt_at=now, created_at=now)
+                      reply_to=out.reply_to if number == 0 else None, next_attempt_at=now, created_at=now,
+                      purpose=out.meta.get("purpose", "reply"), escalation_id=out.meta.get("escalation_id"))
         for number, part in enumerate(split_text(out.text, PART_LIMIT))
     ]
     session.add_all(rows)
@@ -30,7 +31,8 @@ def enqueue(session: Session, out: OutgoingMessage, now: datetime, inbox_id: int
 
 def to_message(row: OutboxMessage) -> OutgoingMessage:
     return OutgoingMessage(platform=row.platform, chat_id=row.chat_id, chat_kind=ChatKind(row.chat_kind),
-                           text=row.text, mention_user_id=row.mention_user_id, reply_to=row.reply_to)
+                           text=row.text, mention_user_id=row.mention_user_id, reply_to=row.reply_to,
+                           meta={"purpose": row.purpose, "escalation_id": row.escalation_id})
 
 
 def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:

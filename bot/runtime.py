@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.db import create_schema, make_engine, session
 from bot.settings import Settings
+from bot.tables import User
 from knowledge import store
 from knowledge.base import KnowledgeBase, KnowledgeCache
+from knowledge.models import utcnow
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
+
+
+def has_no_admin(s: Session) -> bool:
+    return s.exec(select(User.id).where(User.name == "admin")).first() is None
 
 
 @dataclass
@@ -23,6 +31,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     knowledge_cache: KnowledgeCache = field(default_factory=KnowledgeCache)
+    generated_admin_password: str | None = None  # printed once by the command that created the admin
+    clock: Callable[[], datetime] = utcnow  # tests move time forward for reminders
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -33,7 +43,15 @@ class Runtime:
             with session(engine) as s:
                 if store.seed(s):
                     s.commit()
-        return cls(settings=settings, engine=engine)
+        generated = None
+        if settings.seed_admin:
+            from bot.people import ensure_first_admin  # argon2 is only needed on a fresh database
+
+            with session(engine) as s:
+                if has_no_admin(s):
+                    generated = ensure_first_admin(s, settings.admin_password)
+                    s.commit()
+        return cls(settings=settings, engine=engine, generated_admin_password=generated)
 
     @cached_property
     def metrics(self) -> Metrics:

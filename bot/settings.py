@@ -51,5 +51,13 @@ class Settings(BaseSettings):
     send_max_attempts: int = 10
     webhook_max_bytes: int = 1_000_000
 
+    escalation_remind_minutes: int = Field(default=30, description="Unclaimed this long: on-duty members are reminded.")
+    escalation_max_reminders: int = Field(default=2, description="Reminders to members per escalation, at most.")
+    quiet_hours: str = Field(default="21:00-06:30", description="No reminders in these local hours.")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    reminder_check_seconds: float = 60.0
+    feedback_window_minutes: int = Field(default=10, description="\"Sai rồi\" within this after an answer escalates it.")
+
     choice_ttl_minutes: int = Field(default=30, description="How long a numbered suggestion can be picked.")
     seed_faq: bool = Field(default=True, description="Seed the shipped FAQ into an empty database.")
+    seed_admin: bool = Field(default=True, description="Create the user `admin` on first start.")

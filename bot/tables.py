@@ -77,6 +77,8 @@ class OutboxMessage(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     mention_user_id: str | None = None
     reply_to: str | None = None
+    purpose: str = "reply"  # reply | notify | notify-fallback | relay | reminder
+    escalation_id: int | None = Field(default=None, index=True)
     status: str = "pending"  # pending | sent | failed
     attempts: int = 0
     next_attempt_at: datetime = _time()
@@ -98,6 +100,42 @@ class PlatformToken(SQLModel, table=True):
     generation: int = 0
 
 
+class Team(SQLModel, table=True):
+    """A village's community digital technology team (tổ CNSCĐ)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    commune: str | None = None
+    created_at: datetime = _time()
+
+
+class User(SQLModel, table=True):
+    """A person of the teams or an admin; platform ids let the bot reach them in private chat."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str  # admin | leader | member
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    zalo_id: str | None = Field(default=None, index=True)
+    facebook_id: str | None = Field(default=None, index=True)
+    password_hash: str | None = None
+    on_duty: bool = True
+    created_at: datetime = _time()
+
+
+class ChatLink(SQLModel, table=True):
+    """A village chat linked to its team; a `staff` chat is the team's own group for fallbacks."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    chat_id: str
+    team_id: int = Field(foreign_key="team.id", index=True)
+    staff: bool = False
+    created_at: datetime = _time()
+
+
 class Escalation(SQLModel, table=True):
     """A question the FAQ could not answer, handed to the village team; `id` is the `#number`."""
 
@@ -110,5 +148,32 @@ class Escalation(SQLModel, table=True):
     message_id: str
     question: str = Field(sa_column=Column(Text, nullable=False))
     guesses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     status: str = Field(default="open", index=True)  # open | claimed | answered | closed
+    bot_answer: str | None = None  # the entry the bot answered with, when the asker said it was wrong
+    thread: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # follow-ups while open
+    claimed_by: int | None = Field(default=None, foreign_key="user.id")
+    claimed_at: datetime | None = _optional_time()
+    answer: str | None = Field(default=None, sa_column=Column(Text))
+    answered_by: int | None = Field(default=None, foreign_key="user.id")
+    answered_by_name: str | None = None
+    answered_at: datetime | None = _optional_time()
+    faq_id: str | None = None  # the entry a member linked the answer to (`#12 = faq-id`)
+    reminders_sent: int = 0
+    leader_told: bool = False
+    last_reminded_at: datetime | None = _optional_time()
     created_at: datetime = _time()
+
+
+class LastAnswer(SQLModel, table=True):
+    """The bot's last FAQ answer to one person in one chat, for "sai rồi" feedback."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    chat_id: str
+    user_id: str
+    faq_id: str
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answered_at: datetime = _time()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.platforms.base import TokenGrant
@@ -15,9 +16,12 @@ def current(session: Session, platform: str, access_token: str | None, refresh_t
     """The stored token; on first use it is seeded from the settings."""
     row = session.get(PlatformToken, platform)
     if row is None and access_token:
-        row = PlatformToken(platform=platform, access_token=access_token, refresh_token=refresh_token)
-        session.add(row)
-        session.commit()
+        session.add(PlatformToken(platform=platform, access_token=access_token, refresh_token=refresh_token))
+        try:
+            session.commit()
+        except IntegrityError:  # another sender seeded it at the same moment
+            session.rollback()
+        row = session.get(PlatformToken, platform)
     return row
 
 

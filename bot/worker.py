@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 
 import httpx
 
-from bot import etiquette, inbox, outbox
+from bot import etiquette, inbox, outbox, reminders
 from bot.delivery import Sender, wait_any
 from bot.engine import Context, Engine
 from bot.platforms.base import Platform
@@ -61,6 +62,17 @@ class Worker:
             s.commit()
         self.rt.metrics.processed.labels("replied" if replies else "silent").inc()
 
+    def send_reminders(self) -> int:
+        """Queue the reminders due now (by the runtime's clock); returns how many were queued."""
+        with self.rt.session() as s:
+            now = self.rt.clock()
+            kb = self.rt.knowledge(s)
+            queued = reminders.due(s, now, self.rt.settings, lambda i: kb.entries[i].question if i in kb.entries else i)
+            for out in queued:
+                outbox.enqueue(s, out, now)
+            s.commit()
+        return len(queued)
+
     def _note_error(self, row_id: int | None, error: str) -> None:
         with self.rt.session() as s:
             row = s.get(InboxMessage, row_id)
@@ -70,7 +82,15 @@ class Worker:
                 s.commit()
 
     async def run(self, stop: asyncio.Event, sender: Sender | None = None) -> None:
+        next_reminders = 0.0
         while not stop.is_set():
+            if time.monotonic() >= next_reminders:
+                next_reminders = time.monotonic() + self.rt.settings.reminder_check_seconds
+                try:
+                    if await asyncio.to_thread(self.send_reminders) and sender is not None:
+                        sender.wake.set()
+                except Exception:
+                    log.exception("worker: reminders failed")
             try:
                 taken = await asyncio.to_thread(self.process_inbox)
             except Exception:  # e.g. the database is briefly unavailable: keep the loop alive

@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.engine import Context, reply
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.tables import PendingChoice
+from handlers.feedback import remember_answer
 from knowledge.normalize import fold
 from knowledge.replies import CHOICE_GONE
 
@@ -61,4 +62,5 @@ class ChoiceHandler:
         ctx.session.delete(pending)
         if faq_id not in ctx.knowledge.entries:
             return [reply(message, CHOICE_GONE)]
+        remember_answer(ctx, message, faq_id)
         return [reply(message, ctx.knowledge.answer_for(faq_id))]

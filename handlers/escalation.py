@@ -1,23 +1,21 @@
-"""A question the FAQ cannot answer becomes an escalation for the village team (`#number`)."""
+"""A question the FAQ cannot answer goes to the village team; the asker is told its `#number`."""
 
 from __future__ import annotations
 
-from bot.engine import Context
-from bot.messages import IncomingMessage
-from bot.privacy import mask
-from bot.tables import Escalation
+from bot import handoff
+from bot.engine import Context, reply
+from bot.messages import IncomingMessage, OutgoingMessage
 
 ESCALATED = ("Dạ, câu này cháu chưa trả lời chắc chắn được. Cháu đã chuyển cho tổ công nghệ số cộng đồng "
              "của thôn (mã #{number}), các anh chị trong tổ sẽ trả lời bác sớm ạ.")
 
 
-def open_escalation(ctx: Context, message: IncomingMessage, guesses: list[str]) -> Escalation:
-    """Record the question (personal numbers masked) with the bot's best guesses."""
-    row = Escalation(
-        platform=message.platform, chat_id=message.chat_id, chat_kind=message.chat_kind.value,
-        asker_id=message.sender_id, asker_name=message.sender_name, message_id=message.message_id,
-        question=mask(message.text), guesses=guesses, created_at=ctx.now,
-    )
-    ctx.session.add(row)
-    ctx.session.flush()
-    return row
+def hand_off(ctx: Context, message: IncomingMessage, guesses: list[str],
+             bot_answer: str | None = None) -> list[OutgoingMessage]:
+    """Open an escalation: one short message to the asker, and the team notified in private."""
+    def question_of(faq_id: str) -> str:
+        entry = ctx.knowledge.entries.get(faq_id)
+        return entry.question if entry else faq_id
+
+    escalation, notices = handoff.escalate(ctx.session, message, guesses, ctx.now, question_of, bot_answer)
+    return [reply(message, ESCALATED.format(number=escalation.id)), *notices]

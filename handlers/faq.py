@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.engine import Context, reply
 from bot.messages import IncomingMessage, OutgoingMessage
 from handlers.choice import remember_choices
-from handlers.escalation import ESCALATED, open_escalation
+from handlers.escalation import hand_off
+from handlers.feedback import remember_answer
 
 
 class FaqHandler:
@@ -16,10 +17,10 @@ class FaqHandler:
         decision = outcome.decision
         if decision.kind == "suggest":
             remember_choices(ctx, message, decision.suggestions)
+        if decision.kind == "answer" and decision.faq_id:
+            remember_answer(ctx, message, decision.faq_id)
         if decision.kind == "escalate":
-            guesses = [c.faq_id for c in outcome.result.candidates[:3]]
-            escalation = open_escalation(ctx, message, guesses)
-            return [reply(message, ESCALATED.format(number=escalation.id))]
+            return hand_off(ctx, message, [c.faq_id for c in outcome.result.candidates[:3]])
         if outcome.reply is None:
             return []
         return [reply(message, outcome.reply)]

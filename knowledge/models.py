@@ -51,3 +51,19 @@ class KnowledgeState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     version: int = 0
     seeded_at: datetime | None = None
+
+
+class FaqSuggestion(SQLModel, table=True):
+    """A proposed FAQ change learnt from a person's answer: a new entry, or a new phrasing of `faq_id`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # new | phrasing
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str | None = Field(default=None, sa_column=Column(Text))
+    faq_id: str | None = None
+    source: str = ""  # e.g. "escalation #12"
+    author: str = ""
+    status: str = Field(default="pending", index=True)  # pending | accepted | rejected
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+    decided_by: str | None = None

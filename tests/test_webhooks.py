@@ -23,7 +23,7 @@ def fake():
 
 @pytest.fixture
 def live_settings(database_url, fake) -> Settings:
-    return Settings(database_url=database_url, _env_file=None, worker_poll_seconds=0.05,
+    return Settings(database_url=database_url, _env_file=None, seed_admin=False, worker_poll_seconds=0.05,
                     send_retry_base_seconds=0.05, send_retry_max_seconds=0.2, send_timeout_seconds=0.5,
                     **d.platform_env(fake.base_url))
 
@@ -185,7 +185,7 @@ def test_odd_but_signed_messenger_bodies_never_cause_a_500(client, body):
 
 
 def test_an_unconfigured_platform_is_not_mounted(database_url):
-    app = create_app(Settings(database_url=database_url, _env_file=None, worker_in_serve=False))
+    app = create_app(Settings(database_url=database_url, _env_file=None, seed_admin=False, worker_in_serve=False))
     with TestClient(app) as c:
         body, headers = d.zalo("quen mat khau vneid")
         assert c.post("/webhooks/zalo", content=body, headers=headers).status_code == 404
