@@ -6,6 +6,7 @@ COPY pyproject.toml README.md main.py webhooks.py ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY knowledge ./knowledge
+COPY admin ./admin
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 troly \
     && mkdir -p /data && chown troly /data

@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from fastapi.responses import Response
 
     import webhooks
+    from admin import app as admin_app
     from bot.runtime import Runtime
 
     rt = runtime or Runtime.start(settings or Settings())
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.service = service
     wake = service.wake if service is not None else (lambda: None)
     app.include_router(webhooks.router(rt, platforms, wake))
+    admin_app.mount(app, rt, wake)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -177,6 +177,13 @@ def _group_link(s: Session, args: argparse.Namespace) -> str:
     return f"Đã liên kết {kind} {args.platform}:{args.chat_id} với tổ \"{args.team}\"."
 
 
+def _token_create(s: Session, args: argparse.Namespace) -> str:
+    from bot.people import create_token
+
+    token = create_token(s, args.name, args.role, args.team)
+    return f"Mã API \"{args.name}\" ({args.role}), chỉ hiện một lần, dùng với Authorization: Bearer:\n{token}"
+
+
 def cmd_escalations(rt: Runtime, args: argparse.Namespace) -> int:
     from bot.tables import Escalation, Team
 
@@ -354,6 +361,13 @@ def parser(wiring: Wiring) -> argparse.ArgumentParser:
     link.add_argument("--team", required=True)
     link.add_argument("--staff", action="store_true", help="nhóm riêng của tổ (nhận thông báo khi nhắn riêng không được)")
     link.set_defaults(run=_people(_group_link))
+
+    token = sub.add_parser("token", help="mã API cho script").add_subparsers(dest="token_command", required=True)
+    token_create = token.add_parser("create", help="tạo mã API (in ở dòng cuối)")
+    token_create.add_argument("name")
+    token_create.add_argument("--role", required=True, choices=["admin", "leader", "member"])
+    token_create.add_argument("--team")
+    token_create.set_defaults(run=_people(_token_create))
 
     esc = sub.add_parser("escalations", help="các câu hỏi chuyển cho tổ")
     esc.add_argument("--status", choices=["open", "claimed", "answered", "closed"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlmodel import Session, select
 
-from bot.tables import ChatLink, Team, User
+from bot.tables import ApiToken, ChatLink, Team, User
 
 ROLES = ("admin", "leader", "member")
 PLATFORMS = ("zalo", "zalo-bot", "facebook")
@@ -79,6 +80,22 @@ def link_chat(session: Session, platform: str, chat_id: str, team: str, staff: b
     session.add(link)
     session.flush()
     return link
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, name: str, role: str, team: str | None = None) -> str:
+    """A new API token for scripts; only its digest is stored, so it is shown once."""
+    if role not in ROLES:
+        raise PeopleError(f"Vai trò phải là một trong: {', '.join(ROLES)}.")
+    if role in ("leader", "member") and not team:
+        raise PeopleError("Mã của tổ trưởng và thành viên cần --team.")
+    team_id = team_named(session, team).id if team else None
+    token = "troly_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, token_hash=digest(token), role=role, team_id=team_id))
+    return token
 
 
 def ensure_first_admin(session: Session, password: str | None) -> str | None:

@@ -177,3 +177,34 @@ class LastAnswer(SQLModel, table=True):
     faq_id: str
     question: str = Field(sa_column=Column(Text, nullable=False))
     answered_at: datetime = _time()
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for scripts (`Authorization: Bearer`); only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    token_hash: str = Field(unique=True)
+    role: str
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    created_at: datetime = _time()
+    last_used_at: datetime | None = _optional_time()
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser: the cookie holds a random token, the table its SHA-256 and CSRF secret."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf: str
+    created_at: datetime = _time()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins per key (user name and address) in the current window, for rate limiting."""
+
+    key: str = Field(primary_key=True)
+    count: int = 0
+    window_start: datetime = _time()

@@ -1,0 +1,1 @@
+"""The web side for people: login, the JSON API, FAQ editor, escalation inbox, statistics, web chat."""

@@ -1,0 +1,36 @@
+"""Everything under /admin, /api and the public web chat, mounted by main.create_app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from admin import api, faq_pages, inbox_pages, session_routes, webchat
+from admin.web import HERE, SECURITY_HEADERS
+from bot.runtime import Runtime
+
+
+def mount(app: FastAPI, rt: Runtime, wake: Callable[[], None]) -> None:
+    """Pages, the JSON API and static files; `wake` tells the worker that new rows are waiting."""
+    app.mount("/admin/static", StaticFiles(directory=str(HERE / "static")), name="admin-static")
+    app.include_router(session_routes.router(rt))
+    for module in (api, faq_pages, inbox_pages, webchat):
+        app.include_router(module.router(rt, wake))
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(401)
+    async def login_first(request: Request, exc) -> Response:
+        if request.url.path.startswith("/admin"):
+            return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"detail": getattr(exc, "detail", "Cần đăng nhập.")}, status_code=401)
