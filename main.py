@@ -34,11 +34,12 @@ def build_handlers() -> list[Handler]:
 def build_platforms(settings: Settings) -> dict[str, Platform]:
     """The platforms whose secrets are set; the others are not mounted at all."""
     from bot.platforms.facebook import Facebook
+    from bot.platforms.web import WebChat
     from bot.platforms.zalo_bot import ZaloBot
     from bot.platforms.zalo_oa import ZaloOA
 
     s = settings
-    live: dict[str, Platform] = {}
+    live: dict[str, Platform] = {"web": WebChat()}
     if s.zalo_app_id and s.zalo_oa_secret_key:
         live["zalo"] = ZaloOA(s.zalo_app_id, s.zalo_oa_secret_key, api_base=s.zalo_api_base,
                               oauth_base=s.zalo_oauth_base, app_secret=s.zalo_app_secret, oa_id=s.zalo_oa_id,

@@ -41,6 +41,8 @@ def router(runtime: Runtime, platforms: Mapping[str, Platform], on_stored: Calla
     """Routes for the configured platforms only: an unconfigured one answers 404."""
     api = APIRouter()
     for name, platform in platforms.items():
+        if name not in ROUTES:
+            continue
         api.add_api_route(ROUTES[name], _receiver(runtime, platform, on_stored), methods=["POST"],
                           include_in_schema=True, name=f"webhook_{name.replace('-', '_')}")
     facebook = platforms.get("facebook")

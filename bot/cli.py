@@ -227,7 +227,7 @@ def make_chat(handlers: Sequence[Handler]) -> Callable[[Runtime, argparse.Namesp
 
 
 def live_platforms(wiring: Wiring, settings: Settings) -> str:
-    names = sorted(wiring.platforms(settings))
+    names = sorted(n for n in wiring.platforms(settings) if n != "web")
     return ", ".join(names) if names else "chưa có nền tảng nào (đặt các biến TROLY_ZALO_*, TROLY_FACEBOOK_* trong .env)"
 
 

@@ -23,6 +23,11 @@ class Context:
     knowledge: KnowledgeBase
     settings: Settings
     now: datetime = field(default_factory=utcnow)
+    decision: str | None = None  # what the bot did with the message, kept for statistics
+    faq_id: str | None = None
+
+    def note(self, decision: str, faq_id: str | None = None) -> None:
+        self.decision, self.faq_id = decision, faq_id
 
 
 class Handler(Protocol):

@@ -58,6 +58,8 @@ class InboxMessage(SQLModel, table=True):
     status: str = "new"  # new | done | failed
     attempts: int = 0
     lease_until: datetime | None = _optional_time()
+    decision: str | None = Field(default=None, index=True)  # answer | suggest | escalate | ignore | smalltalk | command | ...
+    faq_id: str | None = None
     received_at: datetime = _time()
     processed_at: datetime | None = _optional_time()
     error: str | None = None

@@ -47,8 +47,9 @@ class Worker:
                 s.commit()
                 self.rt.metrics.processed.labels("failed").inc()
                 return
+            ctx = Context(s, self.rt.knowledge(s), self.rt.settings, now)
             try:
-                replies = self.engine.process(inbox.to_message(row), Context(s, self.rt.knowledge(s), self.rt.settings, now))
+                replies = self.engine.process(inbox.to_message(row), ctx)
                 replies = etiquette.admit(s, replies, now, self.rt.settings)
             except Exception as error:  # a handler bug: keep the message, retry after the lease, then give up
                 s.rollback()
@@ -58,6 +59,7 @@ class Worker:
                 return
             for out in replies:
                 outbox.enqueue(s, out, now, row.id)
+            row.decision, row.faq_id = ctx.decision, ctx.faq_id
             inbox.finish(s, row, now)
             s.commit()
         self.rt.metrics.processed.labels("replied" if replies else "silent").inc()

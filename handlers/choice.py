@@ -63,4 +63,5 @@ class ChoiceHandler:
         if faq_id not in ctx.knowledge.entries:
             return [reply(message, CHOICE_GONE)]
         remember_answer(ctx, message, faq_id)
+        ctx.note("answer", faq_id)
         return [reply(message, ctx.knowledge.answer_for(faq_id))]

@@ -15,6 +15,7 @@ class FaqHandler:
             return None
         outcome = ctx.knowledge.ask(message.text, group=message.is_group, mentioned=message.mentions_bot)
         decision = outcome.decision
+        ctx.note(decision.kind, decision.faq_id)
         if decision.kind == "suggest":
             remember_choices(ctx, message, decision.suggestions)
         if decision.kind == "answer" and decision.faq_id:

@@ -43,6 +43,7 @@ class FeedbackHandler:
         if last is None or ctx.now - aware(last.answered_at) > window:
             return None
         ctx.session.delete(last)
+        ctx.note("feedback-right" if right else "escalate", last.faq_id)
         if right:
             return [] if message.is_group else [reply(message, THANKS)]
         asked = IncomingMessage(platform=message.platform, chat_id=message.chat_id, chat_kind=message.chat_kind,

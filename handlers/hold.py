@@ -18,6 +18,7 @@ class HoldHandler:
         # A new question the FAQ answers with confidence is still answered; anything else is about the wait.
         if ctx.knowledge.ask(message.text).decision.kind == "answer":
             return None
+        ctx.note("held")
         waiting.thread = [*waiting.thread, mask(message.text)][-20:]
         ctx.session.add(waiting)
         return []

@@ -15,6 +15,7 @@ class MediaHandler:
     def handle(self, message: IncomingMessage, ctx: Context) -> list[OutgoingMessage] | None:
         if message.text.strip() or not message.attachments:
             return None
+        ctx.note("media")
         if message.is_group and not message.mentions_bot:
             return []
         light = all(a.kind in LIGHT_KINDS for a in message.attachments)

@@ -40,6 +40,7 @@ class TeamCommandHandler:
         member = handoff.member_for(ctx.session, message.platform, message.sender_id)
         if member is None:
             return None
+        ctx.note("command")
         try:
             if message.is_group:
                 return self._in_group(message, ctx, member, folded)
