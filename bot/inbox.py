@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -26,8 +27,8 @@ def record(session: Session, messages: Iterable[IncomingMessage], now: datetime)
         return 0
     statement = _insert(session)(InboxMessage).values(rows).on_conflict_do_nothing(
         index_elements=["platform", "message_id"]
-    )
-    return session.execute(statement).rowcount or 0
+    ).returning(InboxMessage.id)
+    return len(session.execute(statement).all())  # rowcount is not reliable for multi-row inserts on psycopg
 
 
 def _row(m: IncomingMessage, now: datetime) -> dict:
@@ -55,20 +56,13 @@ def to_message(row: InboxMessage) -> IncomingMessage:
 
 def claim(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[InboxMessage]:
     """Take the oldest unfinished row of each chat not leased by someone else (so a chat keeps its order)."""
-    waiting = session.exec(
-        select(InboxMessage).where(InboxMessage.status == "new").order_by(InboxMessage.id).limit(limit * 4)
-    ).all()
-    seen_chats: set[tuple[str, str]] = set()
-    claimed = []
-    for row in waiting:
-        chat = (row.platform, row.chat_id)
-        if chat in seen_chats:
-            continue
-        seen_chats.add(chat)
-        if _take(session, row, now, lease):
-            claimed.append(row)
-        if len(claimed) == limit:
-            break
+    earlier = aliased(InboxMessage)
+    first_of_chat = ~exists().where(earlier.platform == InboxMessage.platform, earlier.chat_id == InboxMessage.chat_id,
+                                    earlier.status == "new", earlier.id < InboxMessage.id)
+    free = or_(InboxMessage.lease_until.is_(None), InboxMessage.lease_until < now)
+    waiting = session.exec(select(InboxMessage).where(InboxMessage.status == "new", first_of_chat, free)
+                           .order_by(InboxMessage.id).limit(limit)).all()
+    claimed = [row for row in waiting if _take(session, row, now, lease)]
     session.commit()
     return claimed
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import exists, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from bot.messages import ChatKind, OutgoingMessage
 from bot.platforms.text import split_text
-from bot.tables import OutboxMessage, aware
+from bot.tables import OutboxMessage
 
 
 # Every platform cuts at 2,000 characters; the margin leaves room for a group mention prefix.
@@ -37,21 +38,14 @@ def to_message(row: OutboxMessage) -> OutgoingMessage:
 
 def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:
     """The oldest pending reply of each chat, when due and not leased (replies to a chat keep their order)."""
-    waiting = session.exec(
-        select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit * 4)
-    ).all()
-    seen_chats: set[tuple[str, str]] = set()
-    claimed = []
-    for row in waiting:
-        chat = (row.platform, row.chat_id)
-        if chat in seen_chats:
-            continue
-        seen_chats.add(chat)
-        if aware(row.next_attempt_at) > now or not _take(session, row, now, lease):
-            continue
-        claimed.append(row)
-        if len(claimed) == limit:
-            break
+    earlier = aliased(OutboxMessage)
+    first_of_chat = ~exists().where(earlier.platform == OutboxMessage.platform, earlier.chat_id == OutboxMessage.chat_id,
+                                    earlier.status == "pending", earlier.id < OutboxMessage.id)
+    free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+    waiting = session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending", first_of_chat, free,
+                                                       OutboxMessage.next_attempt_at <= now)
+                           .order_by(OutboxMessage.id).limit(limit)).all()
+    claimed = [row for row in waiting if _take(session, row, now, lease)]
     session.commit()
     return claimed
 

@@ -43,6 +43,7 @@ class InboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "message_id"),
         Index("ix_inbox_status_id", "status", "id"),
+        Index("ix_inbox_chat_status", "platform", "chat_id", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -69,7 +70,10 @@ class OutboxMessage(SQLModel, table=True):
     """A reply waiting for delivery, delivered, or failed for good (kept with its error)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        Index("ix_outbox_chat_status", "platform", "chat_id", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     inbox_id: int | None = Field(default=None, index=True)

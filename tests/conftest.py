@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 
 from bot.runtime import Runtime
 from bot.settings import Settings
 
 
+POSTGRES_ADMIN_URL = os.environ.get("TROLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2).close()
+        return True
+    except Exception:
+        return False
+
+
 @pytest.fixture
-def database_url(tmp_path) -> str:
+def postgres_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards; the test is skipped without a server."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not running at 127.0.0.1:5432: PostgreSQL test skipped")
+    import psycopg
+
+    name = f"troly_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(tmp_path, request) -> str:
+    """A SQLite file; with TROLY_TEST_DATABASE=postgresql the whole suite runs on PostgreSQL instead."""
+    if os.environ.get("TROLY_TEST_DATABASE") == "postgresql":
+        return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path}/t.db"
 
 
