@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_model=None)
     def metrics() -> Response:
         return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from admin import api, faq_pages, inbox_pages, session_routes, webchat
-from admin.web import HERE, SECURITY_HEADERS
+from admin.auth import principal
+from admin.web import HERE, SECURITY_HEADERS, render
 from bot.runtime import Runtime
 
 
@@ -27,10 +28,15 @@ def mount(app: FastAPI, rt: Runtime, wake: Callable[[], None]) -> None:
             response.headers.setdefault(name, value)
         return response
 
+    @app.exception_handler(403)
+    async def refused(request: Request, exc) -> Response:
+        detail = getattr(exc, "detail", "Tài khoản không có quyền này.")
+        if request.url.path.startswith("/admin"):
+            return render(request, "refused.html", principal(rt, request), status_code=403, detail=detail)
+        return JSONResponse({"detail": detail}, status_code=403)
+
     @app.exception_handler(401)
     async def login_first(request: Request, exc) -> Response:
         if request.url.path.startswith("/admin"):
             return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
-        from fastapi.responses import JSONResponse
-
         return JSONResponse({"detail": getattr(exc, "detail", "Cần đăng nhập.")}, status_code=401)

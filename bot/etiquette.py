@@ -22,7 +22,8 @@ def admit(session: Session, replies: list[OutgoingMessage], now: datetime, setti
     """The replies that may go out; in groups a repeat becomes a pointer and a flood is cut."""
     admitted = []
     for out in replies:
-        if out.chat_kind is not ChatKind.GROUP:
+        # A person's relayed answer or a team notice is never dropped; only the bot's own replies are limited.
+        if out.chat_kind is not ChatKind.GROUP or out.meta.get("purpose", "reply") != "reply":
             admitted.append(out)
             continue
         recent = recent_in_chat(session, out.platform, out.chat_id, now - timedelta(minutes=settings.group_repeat_minutes))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.messages import ChatKind, IncomingMessage, OutgoingMessage
@@ -134,7 +135,11 @@ def release(session: Session, esc: Escalation, member: User) -> str:
 def answer(session: Session, esc: Escalation, answer_text: str, now: datetime, *, member: User | None = None,
            by_name: str | None = None, faq_id: str | None = None) -> list[OutgoingMessage]:
     """Relay a person's answer into the original chat, close the escalation and propose an FAQ change."""
-    if esc.status not in OPEN:
+    # One guarded UPDATE: of two answers at the same moment (page and chat), only one is relayed.
+    taken = session.execute(update(Escalation).where(Escalation.id == esc.id, Escalation.status.in_(OPEN))
+                            .values(status="answered").execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        session.refresh(esc)
         raise Refusal(ALREADY_ANSWERED.format(id=esc.id, who=esc.answered_by_name or "người khác"))
     name = by_name or (member.name if member else "tổ công nghệ số")
     clean = MENTION.sub("", answer_text).strip()

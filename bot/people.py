@@ -19,15 +19,18 @@ class PeopleError(ValueError):
     pass
 
 
+HASHER = PasswordHasher()  # argon2id with the library's defaults (tests swap in a cheap one)
+
+
 def hash_password(password: str) -> str:
-    return PasswordHasher().hash(password)
+    return HASHER.hash(password)
 
 
 def check_password(user: User, password: str) -> bool:
     if not user.password_hash:
         return False
     try:
-        return PasswordHasher().verify(user.password_hash, password)
+        return HASHER.verify(user.password_hash, password)
     except VerificationError:
         return False
 

@@ -57,8 +57,10 @@ def lexicon(session: Session) -> Lexicon:
     return Lexicon.build(list(rows.values()))
 
 
-def save_item(session: Session, item: FaqItem, author: str) -> list[str]:
-    """Create or update one entry (made active); returns the changed fields, empty if none."""
+def save_item(session: Session, item: FaqItem, author: str, label: str | None = None) -> list[str]:
+    """Create or update one entry (made active); returns the changed fields, empty if none.
+
+    `label` names the revision when it is more than an edit (a restore from the history page)."""
     entry = session.get(FaqEntry, item.id)
     values = item.model_dump(exclude={"id"}) | {"active": True}
     if entry is None:
@@ -73,7 +75,7 @@ def save_item(session: Session, item: FaqItem, author: str) -> list[str]:
         entry.updated_at = utcnow()
         action = "updated"
     session.add(entry)
-    session.add(FaqRevision(faq_id=entry.id, author=author, action=action, snapshot=_snapshot(entry),
+    session.add(FaqRevision(faq_id=entry.id, author=author, action=label or action, snapshot=_snapshot(entry),
                             changed_fields=changed))
     bump_version(session)
     return changed

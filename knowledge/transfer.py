@@ -96,7 +96,9 @@ class FaqFileError(Exception):
 
 
 def _describe(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'dòng'}: {e['msg']}" for e in error.errors())
+    # pydantic prefixes our own Vietnamese messages with "Value error, ".
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'dòng'}: {e['msg'].removeprefix('Value error, ')}"
+                     for e in error.errors())
 
 
 def parse_rows(rows: list[tuple[int, object]]) -> list[FaqItem]:

@@ -64,3 +64,13 @@ def runtime(settings):
 def session(runtime):
     with runtime.session() as s:
         yield s
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """argon2's defaults cost 0.2 s a hash; the tests hash hundreds of passwords."""
+    from argon2 import PasswordHasher
+
+    from bot import people
+
+    monkeypatch.setattr(people, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
