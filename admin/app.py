@@ -24,8 +24,12 @@ def mount(app: FastAPI, rt: Runtime, wake: Callable[[], None]) -> None:
     @app.middleware("http")
     async def security_headers(request: Request, call_next) -> Response:
         response = await call_next(request)
+        # A page that may be framed (the embedded web chat) says by whom in its own CSP; X-Frame-Options
+        # cannot say it, and DENY would contradict it in browsers that ignore frame-ancestors.
+        framed = "frame-ancestors 'none'" not in response.headers.get("content-security-policy", "frame-ancestors 'none'")
         for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+            if not (framed and name == "X-Frame-Options"):
+                response.headers.setdefault(name, value)
         return response
 
     @app.exception_handler(403)

@@ -84,8 +84,12 @@ def notifications(session: Session, esc: Escalation, team: Team | None, question
     if team is None:
         return []
     text = prefix + notify_text(esc, team, question_of)
-    return [to_person(esc.platform, platform_id(u, esc.platform), text, esc, "notify")
-            for u in reachable_members(session, team.id, esc.platform, roles)]
+    # Nobody reads a browser's outbox: the team hears of web chat questions on Zalo (or Messenger).
+    for platform in ("zalo", "facebook") if esc.platform == "web" else (esc.platform,):
+        people = reachable_members(session, team.id, platform, roles)
+        if people:
+            return [to_person(platform, platform_id(u, platform), text, esc, "notify") for u in people]
+    return []
 
 
 def notify_text(esc: Escalation, team: Team, question_of: Callable[[str], str]) -> str:

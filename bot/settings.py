@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
 
     admin_password: str | None = None
+    webchat_frame_ancestors: str = Field(
+        default="*", description="Sites whose pages may embed the web chat (CSP frame-ancestors), e.g. "
+                                 "'https://anphu.gov.vn https://*.gov.vn'. No other page can ever be framed.")
 
     group_repeat_minutes: int = Field(default=5, description="The same answer is not posted twice in a group within this.")
     group_replies_per_minute: int = Field(default=6, description="At most this many bot messages per group and minute.")
