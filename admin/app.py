@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from admin import api, faq_pages, inbox_pages, session_routes, webchat
+from admin import api, faq_pages, inbox_pages, session_routes, team_pages, webchat
 from admin.auth import principal
 from admin.web import HERE, SECURITY_HEADERS, render
 from bot.runtime import Runtime
@@ -18,7 +18,7 @@ def mount(app: FastAPI, rt: Runtime, wake: Callable[[], None]) -> None:
     """Pages, the JSON API and static files; `wake` tells the worker that new rows are waiting."""
     app.mount("/admin/static", StaticFiles(directory=str(HERE / "static")), name="admin-static")
     app.include_router(session_routes.router(rt))
-    for module in (api, faq_pages, inbox_pages, webchat):
+    for module in (api, faq_pages, inbox_pages, team_pages, webchat):
         app.include_router(module.router(rt, wake))
 
     @app.middleware("http")

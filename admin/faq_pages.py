@@ -91,17 +91,6 @@ class Plan:
         return hashlib.sha256(json.dumps(summary).encode()).hexdigest()
 
 
-def form_caller(rt: Runtime, request: Request, role: str, csrf: str) -> Principal:
-    """`auth.require` for HTML forms, whose CSRF token comes in the body rather than a header."""
-    who = auth.principal(rt, request)
-    if who is None:
-        raise HTTPException(401, "Cần đăng nhập.")
-    if not who.at_least(role):
-        raise HTTPException(403, "Tài khoản không có quyền này.")
-    auth.check_csrf_form(who, csrf)
-    return who
-
-
 # ---- list ------------------------------------------------------------------------------------
 
 def searchable(entry: FaqEntry) -> str:
@@ -308,7 +297,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
 
     @api.post("/admin/faq/new")
     def create(request: Request, form: Annotated[EntryForm, Form()]) -> Response:
-        who = form_caller(rt, request, "admin", form.csrf)
+        who = auth.require_form(rt, request, form.csrf, "admin")
         with rt.session() as s:
             taken = {e.id for e in store.all_entries(s)}
             faq_id = form.id.strip() or slug_from(form.question, taken)
@@ -346,7 +335,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
     @api.post("/admin/faq/import")
     def preview(request: Request, csrf: str = Form(""), replace: bool = Form(False),
                 file: UploadFile | None = File(None)) -> Response:
-        who = form_caller(rt, request, "admin", csrf)
+        who = auth.require_form(rt, request, csrf, "admin")
         data = file.file.read(MAX_UPLOAD + 1) if file is not None else b""
         name = Path(file.filename or "").name if file is not None else ""
         if not data:
@@ -358,7 +347,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
     @api.post("/admin/faq/import/apply")
     def apply(request: Request, csrf: str = Form(""), data: str = Form(""), name: str = Form(""),
               replace: bool = Form(False), fingerprint: str = Form("")) -> Response:
-        who = form_caller(rt, request, "admin", csrf)
+        who = auth.require_form(rt, request, csrf, "admin")
         try:
             raw = decode(data)
             items = read_items(raw, Path(name).suffix)
@@ -403,7 +392,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
 
     @api.post("/admin/lexicon")
     def lexicon_save(request: Request, form: Annotated[LexiconForm, Form()]) -> Response:
-        who = form_caller(rt, request, "admin", form.csrf)
+        who = auth.require_form(rt, request, form.csrf, "admin")
         row, errors = check_lexicon(form)
         if errors:
             return lexicon_view(request, who, form, status=422, errors=errors)
@@ -415,7 +404,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
 
     @api.post("/admin/lexicon/delete")
     def lexicon_delete(request: Request, csrf: str = Form(""), term: str = Form("")) -> Response:
-        form_caller(rt, request, "admin", csrf)
+        auth.require_form(rt, request, csrf, "admin")
         with rt.session() as s:
             row = s.get(LexiconRow, term)
             if row is not None:
@@ -437,7 +426,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
 
     @api.post("/admin/faq/{faq_id}")
     def save(request: Request, faq_id: str, form: Annotated[EntryForm, Form()]) -> Response:
-        who = form_caller(rt, request, "admin", form.csrf)
+        who = auth.require_form(rt, request, form.csrf, "admin")
         with rt.session() as s:
             entry = s.get(FaqEntry, faq_id)
             if entry is None:
@@ -456,7 +445,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
 
     @api.post("/admin/faq/{faq_id}/deactivate")
     def deactivate(request: Request, faq_id: str, csrf: str = Form("")) -> Response:
-        who = form_caller(rt, request, "admin", csrf)
+        who = auth.require_form(rt, request, csrf, "admin")
         with rt.session() as s:
             if s.get(FaqEntry, faq_id) is None:
                 raise HTTPException(404, "Không có mục hỏi đáp này.")
@@ -477,7 +466,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
 
     @api.post("/admin/faq/{faq_id}/restore")
     def restore(request: Request, faq_id: str, csrf: str = Form(""), revision: int = Form(0)) -> Response:
-        who = form_caller(rt, request, "admin", csrf)
+        who = auth.require_form(rt, request, csrf, "admin")
         with rt.session() as s:
             old = s.get(FaqRevision, revision)
             if old is None or old.faq_id != faq_id:

@@ -138,7 +138,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
     @api.post("/admin/suggestions/{number}/accept")
     def accept(request: Request, number: int, csrf: str = Form(""), new_id: str = Form(""),
                question: str = Form(""), answer: str = Form(""), category: str = Form("")) -> Response:
-        who = _admin_form(rt, request, csrf)
+        who = auth.require_form(rt, request, csrf, "admin")
         draft = {"new_id": new_id.strip(), "question": question.strip(), "answer": answer.strip(),
                  "category": category.strip()}
         try:
@@ -150,7 +150,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
 
     @api.post("/admin/suggestions/{number}/reject")
     def reject(request: Request, number: int, csrf: str = Form("")) -> Response:
-        who = _admin_form(rt, request, csrf)
+        who = auth.require_form(rt, request, csrf, "admin")
         with rt.session() as s:
             try:
                 suggestions.reject(s, number, who.name)
@@ -322,7 +322,7 @@ def _act(rt: Runtime, wake: Callable[[], None], request: Request, number: int, c
          step: Callable[[Session, Escalation, User, datetime], list[OutgoingMessage]], done: str,
          draft: str = "") -> Response:
     """Claim, give back or answer as the logged-in member; relays are written like the chat command writes them."""
-    who = _form_caller(rt, request, csrf)
+    who = auth.require_form(rt, request, csrf)
     with rt.session() as s:
         esc = _escalation(s, who, number)
         member = s.get(User, who.user_id) if who.user_id is not None else None
@@ -342,20 +342,6 @@ def _act(rt: Runtime, wake: Callable[[], None], request: Request, number: int, c
     return RedirectResponse(f"/admin/inbox/{number}?done={done}", status_code=303)
 
 
-def _form_caller(rt: Runtime, request: Request, csrf: str) -> Principal:
-    """auth.require for HTML forms, which carry the CSRF token as a field rather than a header."""
-    who = auth.principal(rt, request)
-    if who is None:
-        raise HTTPException(401, "Cần đăng nhập.")
-    auth.check_csrf_form(who, csrf)
-    return who
-
-
-def _admin_form(rt: Runtime, request: Request, csrf: str) -> Principal:
-    who = _form_caller(rt, request, csrf)
-    if not who.at_least("admin"):
-        raise HTTPException(403, "Tài khoản không có quyền này.")
-    return who
 
 
 # --- FAQ suggestions ---------------------------------------------------------------------------------------

@@ -23,3 +23,15 @@ def test_the_home_fits_a_phone_screen(page, log_in, tmp_path):
     log_in("admin")
     page.screenshot(path=str(tmp_path / "home-360.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_a_leader_puts_a_member_off_duty_on_a_phone(page, log_in, tmp_path):
+    page.set_viewport_size({"width": 360, "height": 740})
+    log_in("Chị Lan")
+    page.goto("/admin/team")
+    row = page.locator("tr", has_text="Anh Minh")
+    row.locator("button", has_text="cho nghỉ").click()
+    page.wait_for_url("**msg=duty")
+    assert page.locator("tr", has_text="Anh Minh").locator(".badge").inner_text() == "nghỉ"
+    page.screenshot(path=str(tmp_path / "team-360.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
