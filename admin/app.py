@@ -7,6 +7,8 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin import api, faq_pages, inbox_pages, session_routes, team_pages, webchat
 from admin.auth import principal
@@ -21,16 +23,7 @@ def mount(app: FastAPI, rt: Runtime, wake: Callable[[], None]) -> None:
     for module in (api, faq_pages, inbox_pages, team_pages, webchat):
         app.include_router(module.router(rt, wake))
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next) -> Response:
-        response = await call_next(request)
-        # A page that may be framed (the embedded web chat) says by whom in its own CSP; X-Frame-Options
-        # cannot say it, and DENY would contradict it in browsers that ignore frame-ancestors.
-        framed = "frame-ancestors 'none'" not in response.headers.get("content-security-policy", "frame-ancestors 'none'")
-        for name, value in SECURITY_HEADERS.items():
-            if not (framed and name == "X-Frame-Options"):
-                response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(403)
     async def refused(request: Request, exc) -> Response:
@@ -44,3 +37,28 @@ def mount(app: FastAPI, rt: Runtime, wake: Callable[[], None]) -> None:
         if request.url.path.startswith("/admin"):
             return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
         return JSONResponse({"detail": getattr(exc, "detail", "Cần đăng nhập.")}, status_code=401)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response; plain ASGI, so the webhooks' hot path pays ~nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                # A page that may be framed (the embedded web chat) says by whom in its own CSP; X-Frame-Options
+                # cannot say it, and DENY would contradict it in browsers that ignore frame-ancestors.
+                framed = "frame-ancestors 'none'" not in headers.get("content-security-policy", "frame-ancestors 'none'")
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers and not (framed and name == "X-Frame-Options"):
+                        headers.append(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from bot.messages import Attachment, ChatKind, IncomingMessage
 from bot.privacy import mask
+from bot.claims import claim_statement, detached
 from bot.tables import InboxMessage
 
 
-def _insert(session: Session):
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert
+@cache
+def _insert_new(dialect: str):
+    """Built once per dialect, so SQLAlchemy compiles it once (the webhook's hot path)."""
+    table = InboxMessage.__table__
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return insert(table).on_conflict_do_nothing(index_elements=["platform", "message_id"]).returning(table.c.id)
 
 
-def record(session: Session, messages: Iterable[IncomingMessage], now: datetime) -> int:
+def record(target: Session | Connection, messages: Iterable[IncomingMessage], now: datetime) -> int:
     """Store new messages; one already stored (a platform's retry) is left alone. Returns how many were new."""
     rows = [_row(m, now) for m in messages]
     if not rows:
         return 0
-    statement = _insert(session)(InboxMessage).values(rows).on_conflict_do_nothing(
-        index_elements=["platform", "message_id"]
-    ).returning(InboxMessage.id)
-    return len(session.execute(statement).all())  # rowcount is not reliable for multi-row inserts on psycopg
+    connection = target.connection() if isinstance(target, Session) else target
+    # rowcount is not reliable for multi-row inserts on psycopg; RETURNING counts what was really inserted.
+    return len(connection.execute(_insert_new(connection.dialect.name), rows).all())
 
 
 def _row(m: IncomingMessage, now: datetime) -> dict:
@@ -40,7 +43,8 @@ def _row(m: IncomingMessage, now: datetime) -> dict:
     }
     return dict(platform=m.platform, message_id=m.message_id, chat_id=m.chat_id, chat_kind=m.chat_kind.value,
                 sender_id=m.sender_id, sender_name=m.sender_name, event=m.event, text=m.text, details=details,
-                status="new", attempts=0, received_at=now)
+                status="new", attempts=0, received_at=now, lease_until=None, decision=None, faq_id=None,
+                processed_at=None, error=None)
 
 
 def to_message(row: InboxMessage) -> IncomingMessage:
@@ -55,29 +59,16 @@ def to_message(row: InboxMessage) -> IncomingMessage:
 
 
 def claim(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[InboxMessage]:
-    """Take the oldest unfinished row of each chat not leased by someone else (so a chat keeps its order)."""
-    earlier = aliased(InboxMessage)
-    first_of_chat = ~exists().where(earlier.platform == InboxMessage.platform, earlier.chat_id == InboxMessage.chat_id,
-                                    earlier.status == "new", earlier.id < InboxMessage.id)
-    free = or_(InboxMessage.lease_until.is_(None), InboxMessage.lease_until < now)
-    waiting = session.exec(select(InboxMessage).where(InboxMessage.status == "new", first_of_chat, free)
-                           .order_by(InboxMessage.id).limit(limit)).all()
-    claimed = [row for row in waiting if _take(session, row, now, lease)]
+    """Lease the oldest unfinished row of each chat not leased by someone else (so a chat keeps its order)."""
+    found = session.connection().execute(_claim_statement(), {"now": now, "until": now + lease, "limit": limit}).all()
     session.commit()
-    return claimed
+    return sorted((detached(InboxMessage, row) for row in found), key=lambda r: r.id)
 
 
-def _take(session: Session, row: InboxMessage, now: datetime, lease: timedelta) -> bool:
-    taken = session.execute(
-        update(InboxMessage)
-        .where(InboxMessage.id == row.id, InboxMessage.status == "new",
-               or_(InboxMessage.lease_until.is_(None), InboxMessage.lease_until < now))
-        .values(lease_until=now + lease, attempts=InboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken:
-        row.attempts += 1
-    return bool(taken)
+@cache
+def _claim_statement():
+    """One UPDATE … RETURNING, built once: the worker runs it many times a second."""
+    return claim_statement(InboxMessage.__table__, "new")
 
 
 def finish(session: Session, row: InboxMessage, now: datetime) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import exists, func, or_, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
 from bot.messages import ChatKind, OutgoingMessage
+from bot.claims import claim_statement, detached
 from bot.platforms.text import split_text
 from bot.tables import OutboxMessage
 
@@ -37,30 +38,16 @@ def to_message(row: OutboxMessage) -> OutgoingMessage:
 
 
 def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:
-    """The oldest pending reply of each chat, when due and not leased (replies to a chat keep their order)."""
-    earlier = aliased(OutboxMessage)
-    first_of_chat = ~exists().where(earlier.platform == OutboxMessage.platform, earlier.chat_id == OutboxMessage.chat_id,
-                                    earlier.status == "pending", earlier.id < OutboxMessage.id)
-    free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
-    waiting = session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending", first_of_chat, free,
-                                                       OutboxMessage.next_attempt_at <= now)
-                           .order_by(OutboxMessage.id).limit(limit)).all()
-    claimed = [row for row in waiting if _take(session, row, now, lease)]
+    """Lease the oldest pending reply of each chat, when due and not leased (a chat's replies keep their order)."""
+    found = session.connection().execute(_claim_statement(), {"now": now, "until": now + lease, "limit": limit}).all()
     session.commit()
-    return claimed
+    return sorted((detached(OutboxMessage, row) for row in found), key=lambda r: r.id)
 
 
-def _take(session: Session, row: OutboxMessage, now: datetime, lease: timedelta) -> bool:
-    taken = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
-               or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-        .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken:
-        row.attempts += 1
-    return bool(taken)
+@cache
+def _claim_statement():
+    table = OutboxMessage.__table__
+    return claim_statement(table, "pending", table.c.next_attempt_at <= bindparam("now"))
 
 
 def _set(session: Session, row: OutboxMessage, **values: object) -> None:

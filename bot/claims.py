@@ -1,0 +1,32 @@
+"""Claiming queue rows under a lease in one statement, safe when several workers claim at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, Table, bindparam, exists, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.elements import ColumnElement
+
+
+def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
+    """UPDATE … RETURNING the first waiting row of each chat that nobody holds a lease on.
+
+    Parameters: `now`, `until` (the new lease) and `limit`. The outer WHERE repeats the lease test, so of two
+    workers that picked the same row only one gets it (PostgreSQL re-checks it after the row lock).
+    """
+    earlier = table.alias("earlier")
+    first_of_chat = ~exists().where(earlier.c.platform == table.c.platform, earlier.c.chat_id == table.c.chat_id,
+                                    earlier.c.status == waiting, earlier.c.id < table.c.id)
+    free = or_(table.c.lease_until.is_(None), table.c.lease_until < bindparam("now"))
+    candidates = (select(table.c.id).where(table.c.status == waiting, first_of_chat, free, *due)
+                  .order_by(table.c.id).limit(bindparam("limit", type_=Integer)))
+    return (update(table).where(table.c.id.in_(candidates), table.c.status == waiting, free)
+            .values(lease_until=bindparam("until"), attempts=table.c.attempts + 1)
+            .returning(*table.c))
+
+
+def detached(model: type, row: Row):
+    """An ORM object for a returned row, known to be in the database (a later `session.add` updates it)."""
+    obj = model(**row._mapping)
+    make_transient_to_detached(obj)
+    return obj
