@@ -46,6 +46,7 @@ class Sender:
         self.wake = asyncio.Event()
         self._seeds = {"zalo": (s.zalo_access_token, s.zalo_refresh_token)}
         self._refresh_lock = asyncio.Lock()
+        self._tokens: dict[str, str] = {}
         self._running: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -114,10 +115,15 @@ class Sender:
         return await platform.send(self.client, out, await self._refresh(platform, token))
 
     async def _token(self, platform: Platform) -> str | None:
+        """The access token, read from the database once and then kept (a refresh replaces it)."""
         if platform.name not in self._seeds:
             return None
-        row = await asyncio.to_thread(self._stored_token, platform.name)
-        return row.access_token if row else None
+        if platform.name not in self._tokens:
+            row = await asyncio.to_thread(self._stored_token, platform.name)
+            if row is None:
+                return None
+            self._tokens[platform.name] = row.access_token
+        return self._tokens[platform.name]
 
     def _stored_token(self, name: str):
         with self.rt.session() as s:
@@ -129,12 +135,14 @@ class Sender:
             row = await asyncio.to_thread(self._stored_token, platform.name)
             if row is None or not row.refresh_token:
                 raise SendError("chưa có refresh token để làm mới access token", transient=True, token_expired=True)
-            if row.access_token != failed_token:
+            if row.access_token != failed_token:  # renewed meanwhile, here or by another process
+                self._tokens[platform.name] = row.access_token
                 return row.access_token
             grant = await platform.refresh(self.client, row.refresh_token)
             with self.rt.session() as s:
                 if not tokens.store_grant(s, row, grant, utcnow()):
                     log.warning("%s token was refreshed elsewhere at the same time", platform.name)
+            self._tokens[platform.name] = grant.access_token
             self.rt.metrics.token_refreshes.labels(platform.name).inc()
             log.info("%s access token refreshed", platform.name)
             return grant.access_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 import httpx
@@ -27,13 +27,14 @@ class Worker:
         self.engine = engine
         self.wake = asyncio.Event()
 
-    def process_inbox(self, limit: int = 50) -> int:
-        """Process the claimable rows once; returns how many were taken."""
+    def process_inbox(self, limit: int = 50, after_each: Callable[[], None] = lambda: None) -> int:
+        """Process the claimable rows once; returns how many were taken. `after_each` runs after every commit."""
         lease = timedelta(seconds=self.rt.settings.lease_seconds)
         with self.rt.session() as s:
             rows = inbox.claim(s, utcnow(), lease, limit)
         for row in rows:
             self._process(row)
+            after_each()
         return len(rows)
 
     def _process(self, claimed: InboxMessage) -> None:
@@ -93,8 +94,11 @@ class Worker:
                         sender.wake.set()
                 except Exception:
                     log.exception("worker: reminders failed")
+            loop = asyncio.get_running_loop()
+            # The sender starts on each reply as soon as it is committed, not after the whole batch.
+            wake_sender = (lambda: loop.call_soon_threadsafe(sender.wake.set)) if sender else (lambda: None)
             try:
-                taken = await asyncio.to_thread(self.process_inbox)
+                taken = await asyncio.to_thread(self.process_inbox, 50, wake_sender)
             except Exception:  # e.g. the database is briefly unavailable: keep the loop alive
                 log.exception("worker: claiming inbox rows failed")
                 taken = 0
