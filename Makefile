@@ -20,6 +20,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/matcher_speed.py
 	$(PY) bench/external_accuracy.py
+	$(PY) bench/webhook_speed.py --quick
+	$(PY) bench/handoff_speed.py --count 100
 
 clean:
 	rm -rf $(VENV) data/troly.db
