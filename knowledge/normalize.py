@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 # Vowels that carry their own diacritic (breve, circumflex, horn) take the tone first.
@@ -15,6 +16,7 @@ MARKED_VOWELS = set("ăâêôơư")
 PLAIN_VOWELS = set("aeiouy")
 VOWELS = MARKED_VOWELS | PLAIN_VOWELS
 MAX_TEXT = 4000
+WORD_CACHE = 1 << 15  # distinct words remembered per cached function: an FAQ uses a few thousand
 # Letters and digits apart ("muc2" -> "muc", "2"), but amounts stay whole ("50k", "2tr").
 WORD = re.compile(r"\d+(?:k|tr)\b|[^\W\d_]+|\d+", re.UNICODE)
 
@@ -22,18 +24,24 @@ WORD = re.compile(r"\d+(?:k|tr)\b|[^\W\d_]+|\d+", re.UNICODE)
 def clean(text: str) -> str:
     """NFC, line breaks kept as "\n", other control and format characters turned into spaces."""
     text = unicodedata.normalize("NFC", text[: MAX_TEXT * 2].replace("\r\n", "\n").replace("\r", "\n"))
-    chars = [c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else " " for c in text]
-    return "".join(chars)[:MAX_TEXT]
+    if not text.isprintable():  # printable text has no Cc, Cf, Zl or Zp character: skip the slow scan
+        chars = [c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else " " for c in text]
+        text = "".join(chars)
+    return text[:MAX_TEXT]
 
 
 def fold(text: str) -> str:
     """Strip every diacritic: "Đường" -> "duong"."""
+    if text.isascii():  # nothing to strip, and half the questions come typed this way
+        return text
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def has_diacritics(word: str) -> bool:
-    return fold(word) != word
+@lru_cache(maxsize=WORD_CACHE)
+def _fold_word(word: str) -> str:
+    """`fold` for one word, remembered: messages and phrasings reuse the same words."""
+    return fold(word)
 
 
 def _vowel_nucleus(letters: list[str]) -> tuple[int, int]:
@@ -67,6 +75,7 @@ def _tone_position(letters: list[str]) -> int | None:
     return end - 1 if has_final else end - 2
 
 
+@lru_cache(maxsize=WORD_CACHE)
 def canonical_tone(word: str) -> str:
     """Place the tone mark by one rule so "hoà" and "hòa", "thuỷ" and "thủy" are equal."""
     decomposed = unicodedata.normalize("NFD", word)
@@ -105,6 +114,10 @@ class Lexicon:
 
     rows: dict[tuple[str, ...], Expansion] = field(default_factory=dict)
     longest: int = 1
+    starts: frozenset[str] = field(init=False)  # the terms' first words, from `rows`: most words start none
+
+    def __post_init__(self) -> None:
+        self.starts = frozenset(key[0] for key in self.rows)
 
     @classmethod
     def build(cls, rows: list[Expansion]) -> Lexicon:
@@ -112,6 +125,8 @@ class Lexicon:
         return cls(rows=table, longest=max((len(k) for k in table), default=1))
 
     def lookup(self, tokens: list[str], i: int) -> tuple[int, Expansion] | None:
+        if tokens[i] not in self.starts:
+            return None
         for size in range(min(self.longest, len(tokens) - i), 0, -1):
             row = self.rows.get(tuple(tokens[i : i + size]))
             if row is not None:
@@ -146,7 +161,7 @@ def _choose(row: Expansion, folded: list[str], after: int) -> str:
 
 def expand(tokens: list[str], lexicon: Lexicon) -> list[str]:
     """Replace abbreviations and teencode by their words (accented where the dictionary is)."""
-    folded = [fold(t) for t in tokens]
+    folded = [_fold_word(t) for t in tokens]
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -168,4 +183,4 @@ def normalize(text: str, lexicon: Lexicon | None = None) -> Normalized:
     tokens = words(text)
     if lexicon is not None:
         tokens = expand(tokens, lexicon)
-    return Normalized(text=" ".join(tokens), tokens=tuple(tokens), folded=tuple(fold(t) for t in tokens))
+    return Normalized(text=" ".join(tokens), tokens=tuple(tokens), folded=tuple(_fold_word(t) for t in tokens))

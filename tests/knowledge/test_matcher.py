@@ -1,8 +1,12 @@
 """The matcher ranks FAQ entries by their best phrasing, robust to typing habits."""
 
+import math
+
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from knowledge.matcher import Matcher
+from knowledge.matcher import Matcher, char_features, word_features
+from knowledge.normalize import normalize
 from knowledge.shipped import shipped_lexicon, shipped_stopwords
 
 ENTRIES = [
@@ -69,3 +73,39 @@ def test_empty_faq_and_empty_text_give_no_candidates():
 def test_any_text_gives_a_ranking_without_error(text):
     result = matcher().search(text)
     assert all(0 <= c.score <= 1 for c in result.candidates)
+
+
+def _reference_lexical(m: Matcher, folded: tuple[str, ...]) -> list[float]:
+    """The lexical score the plain way: per space, a recall/precision blend of inverse-entry-frequency
+    weights (the matcher folds each phrasing's part into its postings instead)."""
+    scores = [0.0] * len(m)
+    for features, weight_of, share in ((word_features, m._word_weight, 1 - m.config.char_weight),
+                                       (char_features, lambda f: 1.0, m.config.char_weight)):
+        docs = [features(d.folded) for d in m.normalized]
+        entries: dict[str, set[int]] = {}
+        for doc, owner in zip(docs, m.owner):
+            for f in doc:
+                entries.setdefault(f, set()).add(owner)
+        n = len(m.entry_ids)
+        idf2 = {f: (weight_of(f) * (math.log((n + 1) / (len(es) + 0.5)) + 1)) ** 2 for f, es in entries.items()}
+        unknown = (math.log(n + 1) + 1) ** 2
+        query = features(folded)
+        query2 = sum(idf2.get(f, weight_of(f) ** 2 * unknown) for f in query)
+        for i, doc in enumerate(docs):
+            shared = sum(idf2[f] for f in query & doc)
+            recall, precision = shared / sum(idf2[f] for f in doc), shared / query2
+            scores[i] += share * recall**m.config.recall_exponent * precision ** (1 - m.config.recall_exponent)
+    return scores
+
+
+@pytest.mark.parametrize("text", ["quen mk vneid", "Đổi số điện thoại trên VNeID", "đường dây nóng", "bóng đá"])
+def test_lexical_scores_are_the_recall_precision_blend(text):
+    m = matcher()
+    norm = normalize(text, m.lexicon)
+    lexical, _ = m._lexical(norm)
+    assert lexical.tolist() == pytest.approx(_reference_lexical(m, norm.folded), abs=1e-12)
+
+
+def test_a_phrasing_asked_as_written_scores_one():
+    result = matcher().search("Chuyển khoản nhầm thì làm sao")
+    assert (result.best.faq_id, result.best.score) == ("chuyen-nham", 1.0)

@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from knowledge.normalize import canonical_tone, clean, fold, normalize
 from knowledge.shipped import shipped_lexicon
@@ -29,6 +29,11 @@ def test_nfd_input_equals_nfc_input():
 
 def test_fold_strips_every_diacritic_and_d_bar():
     assert fold("Đường dây nóng") == "Duong day nong"
+
+
+def test_multiword_terms_expand():
+    assert normalize("vn eid", LEX).folded == ("vneid",)
+    assert normalize("lam sao z", LEX).folded == normalize("lam sao vay", LEX).folded
 
 
 def test_teencode_expands_to_words():
@@ -70,3 +75,15 @@ def test_any_unicode_normalises_without_error(text):
     norm = normalize(text, LEX)
     assert all(t == unicodedata.normalize("NFC", t) for t in norm.tokens)
     assert len(norm.tokens) == len(norm.folded)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+@example("quen mat khau vneid")
+@example("Quên mật khẩu\nVNeID\u200b")
+def test_fold_and_clean_shortcuts_agree_with_the_plain_definitions(text):
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    assert fold(text) == "".join(c for c in decomposed if not unicodedata.combining(c))
+    composed = unicodedata.normalize("NFC", text[:8000].replace("\r\n", "\n").replace("\r", "\n"))
+    blanked = [c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else " " for c in composed]
+    assert clean(text) == "".join(blanked)[:4000]
