@@ -107,7 +107,7 @@ def build_wiring():
     """What the command line needs from the composition root."""
     from bot.cli import Wiring
 
-    return Wiring(handlers=build_handlers(), platforms=build_platforms, service=build_service,
+    return Wiring(handlers=build_handlers, platforms=build_platforms, service=build_service,
                   app=lambda rt: create_app(runtime=rt))
 
 

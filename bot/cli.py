@@ -25,7 +25,7 @@ from knowledge.transfer import FaqFileError, read_file, write_items
 class Wiring:
     """What the composition root hands the CLI: handlers, platforms, the worker service, the web app."""
 
-    handlers: Sequence[Handler]
+    handlers: Callable[[], Sequence[Handler]]  # built only by the commands that handle messages
     platforms: Callable[[Settings], Mapping[str, Any]]
     service: Callable[[Runtime, Mapping[str, Any]], Any]
     app: Callable[[Runtime], Any]
@@ -205,9 +205,9 @@ def cmd_escalations(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def make_chat(handlers: Sequence[Handler]) -> Callable[[Runtime, argparse.Namespace], int]:
+def make_chat(handlers: Callable[[], Sequence[Handler]]) -> Callable[[Runtime, argparse.Namespace], int]:
     def cmd_chat(rt: Runtime, args: argparse.Namespace) -> int:
-        engine = Engine(handlers)
+        engine = Engine(handlers())
         kind = ChatKind.GROUP if args.group else ChatKind.PRIVATE
         print("Trợ lý số — gõ câu hỏi, Enter để gửi; Ctrl+D để thoát.")
         for number, line in enumerate(sys.stdin, start=1):
