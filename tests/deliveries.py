@@ -21,6 +21,15 @@ PAGE_ID = "104000000000001"
 _ids = itertools.count(1)
 
 
+def raw_sample(name: str) -> bytes:
+    """The exact bytes of a payload copied from ../shared/samples/."""
+    return (PAYLOADS / name).read_bytes()
+
+
+def sample(name: str) -> dict:
+    return json.loads(raw_sample(name))
+
+
 def platform_env(base_url: str) -> dict[str, str]:
     """Settings that make all three platforms live and point them at a fake platform server."""
     return dict(

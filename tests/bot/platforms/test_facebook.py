@@ -3,11 +3,13 @@
 import hashlib
 import hmac
 import json
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+
+from deliveries import raw_sample, sample
+from http_doubles import mock_client
 
 from bot.messages import Attachment, ChatKind, IncomingMessage, OutgoingMessage
 from bot.platforms.base import Rejected, SendError, Sent
@@ -15,15 +17,10 @@ from bot.platforms.facebook import PAGE_INBOX_APP_ID, Facebook
 
 pytestmark = pytest.mark.anyio  # the async tests run on asyncio; plain tests are unaffected
 
-PAYLOADS = Path(__file__).resolve().parents[2] / "payloads"
 OUR_APP = "1517776481860111"  # the app id in the official echo example
 # platforms.md §3.2: HMAC_SHA256("key", "The quick brown fox jumps over the lazy dog")
 FOX = b"The quick brown fox jumps over the lazy dog"
 FOX_MAC = "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
-
-
-def load(name: str) -> dict:
-    return json.loads((PAYLOADS / name).read_bytes())
 
 
 def facebook(**overrides) -> Facebook:
@@ -41,27 +38,12 @@ def page(*events: dict, channel: str = "messaging") -> dict:
     return {"object": "page", "entry": [{"id": "<PAGE_ID>", "time": 1, channel: list(events)}]}
 
 
-def mock_client(*replies) -> tuple[httpx.AsyncClient, list[httpx.Request]]:
-    """A client whose calls get `replies` in turn (a Response, or an exception to raise); calls are recorded."""
-    calls: list[httpx.Request] = []
-    queue = list(replies)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        reply = queue.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(handle)), calls
-
-
 # --- the GET handshake -----------------------------------------------------------------------
 
 
 def official_query() -> dict[str, str]:
     """The query of the official sample request in messenger_verify_get.txt."""
-    line = next(l for l in (PAYLOADS / "messenger_verify_get.txt").read_text().splitlines() if l.startswith("GET "))
+    line = next(l for l in raw_sample("messenger_verify_get.txt").decode().splitlines() if l.startswith("GET "))
     return dict(parse_qsl(urlsplit(line.split()[1]).query))
 
 
@@ -121,7 +103,7 @@ def test_a_wrong_signature_is_403(body, header):
 
 
 def test_the_signature_is_over_the_raw_bytes_not_a_reserialisation():
-    body = (PAYLOADS / "messenger_webhook_standby.json").read_bytes()  # raw UTF-8 Vietnamese
+    body = raw_sample("messenger_webhook_standby.json")  # raw UTF-8 Vietnamese
     header = "sha256=" + hmac.new(b"key", body, hashlib.sha256).hexdigest()
     facebook().verify(body, {"x-hub-signature-256": header})
     with pytest.raises(Rejected):
@@ -132,7 +114,7 @@ def test_the_signature_is_over_the_raw_bytes_not_a_reserialisation():
 
 
 def test_a_text_message_becomes_a_private_message_from_the_psid():
-    delivery = facebook().parse(load("messenger_webhook_text.json"))
+    delivery = facebook().parse(sample("messenger_webhook_text.json"))
     assert delivery.skipped == []
     assert delivery.messages == [
         IncomingMessage(
@@ -147,7 +129,7 @@ def test_a_text_message_becomes_a_private_message_from_the_psid():
 
 
 def test_a_standby_message_is_marked_standby():
-    (message,) = facebook().parse(load("messenger_webhook_standby.json")).messages
+    (message,) = facebook().parse(sample("messenger_webhook_standby.json")).messages
     assert (message.event, message.text, message.message_id) == (
         "standby",
         "tin nhắn khi Page Inbox đang giữ hội thoại",
@@ -156,20 +138,20 @@ def test_a_standby_message_is_marked_standby():
 
 
 def test_a_batch_yields_every_entry_from_messaging_and_standby_in_order():
-    first = load("messenger_webhook_text.json")["entry"][0]
-    first["standby"] = load("messenger_webhook_standby.json")["entry"][0]["standby"]
+    first = sample("messenger_webhook_text.json")["entry"][0]
+    first["standby"] = sample("messenger_webhook_standby.json")["entry"][0]["standby"]
     handover = {
         "id": "<PAGE_ID>",
         "time": 2,
         "messaging": [
-            load("messenger_event_pass_thread_control.json"),
-            load("messenger_event_postback.json"),
+            sample("messenger_event_pass_thread_control.json"),
+            sample("messenger_event_postback.json"),
             {"sender": {"id": "<PSID>"}, "recipient": {"id": "<PAGE_ID>"}, "delivery": {"mids": ["x"]}},
-            load("messenger_event_take_thread_control.json"),
+            sample("messenger_event_take_thread_control.json"),
             {"sender": {"id": "<PSID>"}, "recipient": {"id": "<PAGE_ID>"}, "read": {"watermark": 1}},
         ],
     }
-    batch = {"object": "page", "entry": [first, load("messenger_entry_attachment.json"), handover]}
+    batch = {"object": "page", "entry": [first, sample("messenger_entry_attachment.json"), handover]}
     delivery = facebook().parse(batch)
     assert [(m.event, m.message_id) for m in delivery.messages] == [
         ("message", "mid.1457764197618:41d102a3e1ae206a38"),
@@ -181,12 +163,12 @@ def test_a_batch_yields_every_entry_from_messaging_and_standby_in_order():
 
 
 def test_an_image_attachment_keeps_its_url():
-    (message,) = facebook().parse({"object": "page", "entry": [load("messenger_entry_attachment.json")]}).messages
+    (message,) = facebook().parse({"object": "page", "entry": [sample("messenger_entry_attachment.json")]}).messages
     assert (message.text, message.attachments) == ("", (Attachment("image", "<ATTACHMENT_URL>"),))
 
 
 def test_a_sticker_arrives_as_an_image_with_a_sticker_id():
-    event = load("messenger_webhook_text.json")["entry"][0]["messaging"][0]
+    event = sample("messenger_webhook_text.json")["entry"][0]["messaging"][0]
     like = {"url": "https://x.invalid/like.png", "sticker_id": 369239263222822}
     event["message"] = {"mid": "m_like", "attachments": [{"type": "image", "payload": like}]}
     (message,) = facebook().parse(page(event)).messages
@@ -194,29 +176,29 @@ def test_a_sticker_arrives_as_an_image_with_a_sticker_id():
 
 
 def test_a_reply_names_the_message_it_answers():
-    (message,) = facebook().parse(page(load("messenger_event_reply.json"))).messages
+    (message,) = facebook().parse(page(sample("messenger_event_reply.json"))).messages
     assert message.reply_to == "m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU"
 
 
 def test_a_quick_reply_keeps_the_text_the_user_tapped():
-    (message,) = facebook().parse(page(load("messenger_event_text_quick_reply.json"))).messages
+    (message,) = facebook().parse(page(sample("messenger_event_text_quick_reply.json"))).messages
     assert (message.text, message.event) == ("hello, world!", "message")
 
 
 def test_a_postback_carries_its_title():
-    (message,) = facebook().parse(page(load("messenger_event_postback.json"))).messages
+    (message,) = facebook().parse(page(sample("messenger_event_postback.json"))).messages
     assert (message.event, message.text, message.chat_id) == ("postback", "TITLE-FOR-THE-CTA", "<PSID>")
 
 
 def test_a_postback_without_mid_gets_a_stable_id():
-    event = load("messenger_event_postback.json")
+    event = sample("messenger_event_postback.json")
     del event["postback"]["mid"]
     ids = {facebook().parse(page(event)).messages[0].message_id for _ in range(2)}
     assert ids == {"postback:<PSID>:1458692752478"}
 
 
 def test_a_postback_on_standby_is_not_for_us_to_answer():
-    (message,) = facebook().parse(page(load("messenger_event_postback.json"), channel="standby")).messages
+    (message,) = facebook().parse(page(sample("messenger_event_postback.json"), channel="standby")).messages
     assert message.event == "standby"
 
 
@@ -224,7 +206,7 @@ def test_a_postback_on_standby_is_not_for_us_to_answer():
 
 
 def echo_with(app_id: object = ...) -> dict:
-    event = load("messenger_event_echo.json")
+    event = sample("messenger_event_echo.json")
     if app_id is ...:
         del event["message"]["app_id"]
     else:
@@ -233,7 +215,7 @@ def echo_with(app_id: object = ...) -> dict:
 
 
 def test_an_echo_of_our_own_send_is_not_human():
-    (message,) = facebook().parse(page(load("messenger_event_echo.json"))).messages
+    (message,) = facebook().parse(page(sample("messenger_event_echo.json"))).messages
     assert (message.event, message.from_human) == ("echo", False)
     assert (message.chat_id, message.sender_id) == ("<PSID>", "<PAGE_ID>")  # the chat is the user's
 
@@ -291,12 +273,12 @@ def test_odd_field_types_do_not_leak_into_the_message():
 
 
 async def test_a_reply_posts_the_documented_body_with_the_page_token():
-    client, calls = mock_client(httpx.Response(200, json=load("messenger_send_response.json")))
+    client, calls = mock_client(httpx.Response(200, json=sample("messenger_send_response.json")))
     sent = await facebook().send(client, OutgoingMessage("facebook", "<PSID>", ChatKind.PRIVATE, "hello,world"))
     (call,) = calls
     assert (call.method, str(call.url)) == ("POST", "https://graph.test/v21.0/me/messages")
     assert call.headers["authorization"] == "Bearer PAGE_TOKEN"
-    assert json.loads(call.content) == load("messenger_send_text_request.json")
+    assert json.loads(call.content) == sample("messenger_send_text_request.json")
     assert sent == Sent(("AG5Hz2U...",))
 
 
@@ -329,7 +311,7 @@ def graph(code: int, status: int = 400, subcode: int | None = None, **extra) -> 
 @pytest.mark.parametrize(
     ("reply", "transient", "token_expired"),
     [
-        (httpx.Response(400, json=load("messenger_graph_error_response.json")), True, False),  # 613
+        (httpx.Response(400, json=sample("messenger_graph_error_response.json")), True, False),  # 613
         (graph(4, status=403), True, False),
         (graph(17), True, False),
         (graph(32), True, False),

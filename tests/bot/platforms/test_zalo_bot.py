@@ -1,10 +1,12 @@
 """Zalo Bot platform adapter: the secret-token header, updates, sendMessage and its errors."""
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
+
+from deliveries import sample
+from http_doubles import mock_client
 
 from bot.messages import Attachment, ChatKind, IncomingMessage, OutgoingMessage
 from bot.platforms.base import Rejected, SendError, Sent
@@ -12,33 +14,13 @@ from bot.platforms.zalo_bot import ZaloBot
 
 pytestmark = pytest.mark.anyio  # the async tests run on asyncio; plain tests are unaffected
 
-PAYLOADS = Path(__file__).resolve().parents[2] / "payloads"
 CHAT = "e4ea2cd5189df1c3a88c"
 TOKEN = "1459232241454765289:secretpart"
-
-
-def load(name: str) -> dict:
-    return json.loads((PAYLOADS / name).read_bytes())
 
 
 def bot(**overrides) -> ZaloBot:
     options = dict(token=TOKEN, secret_token="mykey-abcxyz", api_base="https://bot.test", bot_names=("trợ lý số",))
     return ZaloBot(**(options | overrides))
-
-
-def mock_client(*replies) -> tuple[httpx.AsyncClient, list[httpx.Request]]:
-    """A client whose calls get `replies` in turn (a Response, or an exception to raise); calls are recorded."""
-    calls: list[httpx.Request] = []
-    queue = list(replies)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        reply = queue.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(handle)), calls
 
 
 # --- verify -------------------------------------------------------------------------------
@@ -70,7 +52,7 @@ def test_an_adapter_without_a_secret_token_cannot_be_built():
 
 
 def test_a_text_update_becomes_a_private_message():
-    delivery = bot().parse(load("zalo_bot_webhook_text.json"))
+    delivery = bot().parse(sample("zalo_bot_webhook_text.json"))
     assert delivery.messages == [
         IncomingMessage(
             platform="zalo-bot",
@@ -85,19 +67,19 @@ def test_a_text_update_becomes_a_private_message():
 
 
 def test_an_image_update_carries_the_photo_and_its_caption():
-    (message,) = bot().parse(load("zalo_bot_webhook_image.json")).messages
+    (message,) = bot().parse(sample("zalo_bot_webhook_image.json")).messages
     assert message.text == "ảnh"
     assert message.attachments == (Attachment("image", "https://example.invalid/photo.jpg"),)
     assert message.message_id == "26f6366b3f02645a3d16"
 
 
 def test_the_ok_result_wrapper_is_unwrapped():
-    (message,) = bot().parse(load("zalo_bot_getupdates_response.json")).messages
+    (message,) = bot().parse(sample("zalo_bot_getupdates_response.json")).messages
     assert (message.chat_id, message.text, message.sender_name) == (CHAT, "Xin chào", "Nguyen Van A")
 
 
 def test_a_sticker_and_an_unsupported_message_are_messages_without_text():
-    update = load("zalo_bot_webhook_text.json")
+    update = sample("zalo_bot_webhook_text.json")
     del update["message"]["text"]
     sticker = update | {"event_name": "message.sticker.received", "message": update["message"] | {"sticker": "s1"}}
     other = update | {"event_name": "message.unsupported.received"}
@@ -106,7 +88,7 @@ def test_a_sticker_and_an_unsupported_message_are_messages_without_text():
 
 
 def test_a_group_chat_and_a_mention_by_name():
-    update = load("zalo_bot_webhook_text.json")
+    update = sample("zalo_bot_webhook_text.json")
     update["message"]["chat"]["chat_type"] = "GROUP"
     update["message"]["text"] = "Tro ly so oi, lich tiem phong?"
     (message,) = bot().parse(update).messages
@@ -114,14 +96,14 @@ def test_a_group_chat_and_a_mention_by_name():
 
 
 def test_messages_from_bots_are_skipped():
-    update = load("zalo_bot_webhook_text.json")
+    update = sample("zalo_bot_webhook_text.json")
     update["message"]["from"]["is_bot"] = True
     delivery = bot().parse(update)
     assert (delivery.messages, delivery.skipped) == ([], ["message.text.received"])
 
 
 def test_without_a_message_id_one_is_built_from_the_event():
-    update = load("zalo_bot_webhook_text.json")
+    update = sample("zalo_bot_webhook_text.json")
     del update["message"]["message_id"]
     (message,) = bot().parse(update).messages
     assert message.message_id == f"message.text.received:{CHAT}:1766619597466"
@@ -141,7 +123,7 @@ def test_without_a_message_id_one_is_built_from_the_event():
         {"event_name": "message.text.received"},
         {"event_name": "message.text.received", "message": {"chat": {"id": CHAT}, "from": "me"}},
         {"event_name": "message.text.received", "message": {"chat": [CHAT], "from": {"id": CHAT}}},
-        {"event_name": "message.reaction.received", "message": load("zalo_bot_webhook_text.json")["message"]},
+        {"event_name": "message.reaction.received", "message": sample("zalo_bot_webhook_text.json")["message"]},
         {"event_name": 12, "message": 12},
     ],
 )
@@ -152,7 +134,7 @@ def test_garbage_is_skipped_never_raised(payload):
 
 
 def test_odd_field_types_do_not_leak_into_the_message():
-    update = load("zalo_bot_webhook_text.json")
+    update = sample("zalo_bot_webhook_text.json")
     update["message"] |= {"text": ["Xin"], "from": {"id": 42, "display_name": {"x": 1}}}
     (message,) = bot().parse(update).messages
     assert (message.text, message.sender_id, message.sender_name) == ("", "42", None)
@@ -162,11 +144,11 @@ def test_odd_field_types_do_not_leak_into_the_message():
 
 
 async def test_send_message_posts_the_documented_body_to_the_token_url():
-    client, calls = mock_client(httpx.Response(200, json=load("zalo_bot_sendmessage_response.json")))
+    client, calls = mock_client(httpx.Response(200, json=sample("zalo_bot_sendmessage_response.json")))
     sent = await bot().send(client, OutgoingMessage("zalo-bot", "abc.xyz", ChatKind.PRIVATE, "Hello"))
     (call,) = calls
     assert (call.method, str(call.url)) == ("POST", f"https://bot.test/bot{TOKEN}/sendMessage")
-    assert json.loads(call.content) == load("zalo_bot_sendmessage_request.json")
+    assert json.loads(call.content) == sample("zalo_bot_sendmessage_request.json")
     assert sent == Sent(("82599fa32f56d00e8941",))
 
 

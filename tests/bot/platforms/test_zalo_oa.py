@@ -2,11 +2,13 @@
 
 import hashlib
 import json
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+
+from deliveries import raw_sample, sample
+from http_doubles import mock_client
 
 from bot.messages import Attachment, ChatKind, IncomingMessage, OutgoingMessage
 from bot.platforms.base import Rejected, SendError, Sent, TokenGrant
@@ -14,7 +16,6 @@ from bot.platforms.zalo_oa import ZaloOA, strip_mentions
 
 pytestmark = pytest.mark.anyio  # the async tests run on asyncio; plain tests are unaffected
 
-PAYLOADS = Path(__file__).resolve().parents[2] / "payloads"
 APP_ID = "2553928453557884079"
 SECRET = "TEST_OA_SECRET"
 OA_ID = "3662729599332560487"
@@ -23,14 +24,6 @@ GROUP = "f414c8f76fa586fbdfb4"
 MEMBER = "8756287263669629130"
 # platforms.md §1.2: sha256(app_id + body of zalo_oa_user_send_text.json + timestamp + secret)
 VECTOR = "fb1f0db4568e1eb6a22b96e5273ae16003475f34a4436641da56378d151e9261"
-
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def load(name: str) -> dict:
-    return json.loads(raw(name))
 
 
 def zalo(**overrides) -> ZaloOA:
@@ -42,21 +35,6 @@ def zalo(**overrides) -> ZaloOA:
         bot_names=("trợ lý số",),
     )
     return ZaloOA(APP_ID, SECRET, **(options | overrides))
-
-
-def mock_client(*replies) -> tuple[httpx.AsyncClient, list[httpx.Request]]:
-    """A client whose calls get `replies` in turn (a Response, or an exception to raise); calls are recorded."""
-    calls: list[httpx.Request] = []
-    queue = list(replies)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        reply = queue.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(handle)), calls
 
 
 def ok(data: dict | None = None) -> httpx.Response:
@@ -72,38 +50,38 @@ def sign(body: bytes, app_id: str = APP_ID, timestamp: str = "1699003881354") ->
 
 @pytest.mark.parametrize("header", [f"mac={VECTOR}", VECTOR, f" mac={VECTOR.upper()} "])
 def test_the_documented_vector_is_accepted_with_or_without_the_mac_prefix(header):
-    zalo().verify(raw("zalo_oa_user_send_text.json"), {"x-zevent-signature": header})
+    zalo().verify(raw_sample("zalo_oa_user_send_text.json"), {"x-zevent-signature": header})
 
 
 def test_a_missing_signature_is_401():
     with pytest.raises(Rejected) as caught:
-        zalo().verify(raw("zalo_oa_user_send_text.json"), {})
+        zalo().verify(raw_sample("zalo_oa_user_send_text.json"), {})
     assert caught.value.status_code == 401
 
 
 @pytest.mark.parametrize("header", [f"mac={VECTOR[:-1]}0", "mac=", "ZNS", "mac=ünïcode"])
 def test_a_wrong_signature_is_403(header):
     with pytest.raises(Rejected) as caught:
-        zalo().verify(raw("zalo_oa_user_send_text.json"), {"x-zevent-signature": header})
+        zalo().verify(raw_sample("zalo_oa_user_send_text.json"), {"x-zevent-signature": header})
     assert caught.value.status_code == 403
 
 
 def test_a_tampered_body_is_403():
-    body = raw("zalo_oa_user_send_text.json").replace(b"Ch\xc3\xa0o A4B", b"Ch\xc3\xa0o XXX")
+    body = raw_sample("zalo_oa_user_send_text.json").replace(b"Ch\xc3\xa0o A4B", b"Ch\xc3\xa0o XXX")
     with pytest.raises(Rejected) as caught:
         zalo().verify(body, {"x-zevent-signature": f"mac={VECTOR}"})
     assert caught.value.status_code == 403
 
 
 def test_the_signature_covers_the_timestamp_in_the_body():
-    body = raw("zalo_oa_user_send_text.json").replace(b"1699003881354", b"1699003881355")
+    body = raw_sample("zalo_oa_user_send_text.json").replace(b"1699003881354", b"1699003881355")
     with pytest.raises(Rejected):
         zalo().verify(body, {"x-zevent-signature": sign(body)})  # signed with the old timestamp
     zalo().verify(body, {"x-zevent-signature": sign(body, timestamp="1699003881355")})
 
 
 def test_another_apps_event_is_403_even_when_signed_correctly_for_that_app():
-    body = raw("zalo_oa_user_send_text.json").replace(APP_ID.encode(), b"1111111111111111111")
+    body = raw_sample("zalo_oa_user_send_text.json").replace(APP_ID.encode(), b"1111111111111111111")
     with pytest.raises(Rejected) as caught:
         zalo().verify(body, {"x-zevent-signature": sign(body, app_id="1111111111111111111")})
     assert caught.value.status_code == 403
@@ -126,7 +104,7 @@ def test_an_adapter_without_its_signing_secrets_cannot_be_built(app_id, secret):
 
 
 def test_a_user_text_becomes_a_private_message():
-    delivery = zalo().parse(load("zalo_oa_user_send_text.json"))
+    delivery = zalo().parse(sample("zalo_oa_user_send_text.json"))
     assert delivery.skipped == []
     assert delivery.messages == [
         IncomingMessage(
@@ -145,7 +123,7 @@ LINK = "https://example.invalid/bai-viet"
 
 
 @pytest.mark.parametrize(
-    ("sample", "text", "attachment"),
+    ("name", "text", "attachment"),
     [
         ("zalo_oa_user_send_image.json", "ảnh ruộng lúa nhà tôi", Attachment("image", f"{MEDIA}/photo.jpg")),
         ("zalo_oa_user_send_file.json", "", Attachment("file", f"{MEDIA}/file.pdf")),
@@ -153,16 +131,16 @@ LINK = "https://example.invalid/bai-viet"
         ("zalo_oa_user_send_sticker.json", "", Attachment("sticker", f"{MEDIA}/sticker.png")),
     ],
 )
-def test_media_messages_carry_their_attachment(sample, text, attachment):
-    (message,) = zalo().parse(load(sample)).messages
+def test_media_messages_carry_their_attachment(name, text, attachment):
+    (message,) = zalo().parse(sample(name)).messages
     assert (message.chat_id, message.sender_id, message.chat_kind) == (USER, USER, ChatKind.PRIVATE)
     assert message.text == text
     assert message.attachments == (attachment,)
-    assert message.message_id == load(sample)["message"]["msg_id"]
+    assert message.message_id == sample(name)["message"]["msg_id"]
 
 
 def test_a_gif_is_an_image_and_a_location_has_no_url():
-    payload = load("zalo_oa_user_send_image.json")
+    payload = sample("zalo_oa_user_send_image.json")
     payload["message"]["attachments"] = [
         {"type": "gif", "payload": {"url": "https://example.invalid/a.gif"}},
         {"type": "location", "payload": {"coordinates": {"latitude": "21.0", "longitude": "105.8"}}},
@@ -173,36 +151,36 @@ def test_a_gif_is_an_image_and_a_location_has_no_url():
 
 @pytest.mark.parametrize("quote", [{"quote_msg_id": "q1"}, {"quote_msg": {"msg_id": "q1", "text": "…"}}])
 def test_a_quoted_reply_names_the_quoted_message(quote):
-    payload = load("zalo_oa_user_send_text.json")
+    payload = sample("zalo_oa_user_send_text.json")
     payload["message"] |= quote
     assert zalo().parse(payload).messages[0].reply_to == "q1"
 
 
 def test_a_sender_name_is_kept_when_zalo_sends_one():
-    payload = load("zalo_oa_user_send_text.json")
+    payload = sample("zalo_oa_user_send_text.json")
     payload["sender"]["display_name"] = "Bà Tư"
     assert zalo().parse(payload).messages[0].sender_name == "Bà Tư"
 
 
 def test_without_a_msg_id_the_message_id_is_built_stably_from_the_event():
-    payload = load("zalo_oa_user_send_text.json")
+    payload = sample("zalo_oa_user_send_text.json")
     del payload["message"]["msg_id"]
     first, again = zalo().parse(payload).messages[0], zalo().parse(payload).messages[0]
     assert first.message_id == again.message_id == "user_send_text:1699003881354:6142494823xxxxxxxx"
 
 
 def test_ids_sent_as_numbers_become_strings():
-    payload = load("zalo_oa_user_send_text.json")
+    payload = sample("zalo_oa_user_send_text.json")
     payload["sender"]["id"] = 6142494823000000001
     assert zalo().parse(payload).messages[0].chat_id == USER
 
 
 @pytest.mark.parametrize(
-    ("sample", "event"), [("zalo_oa_follow.json", "follow"), ("zalo_oa_unfollow.json", "unfollow")]
+    ("name", "event"), [("zalo_oa_follow.json", "follow"), ("zalo_oa_unfollow.json", "unfollow")]
 )
-def test_follow_and_unfollow(sample, event):
-    (message,) = zalo().parse(load(sample)).messages
-    timestamp = load(sample)["timestamp"]
+def test_follow_and_unfollow(name, event):
+    (message,) = zalo().parse(sample(name)).messages
+    timestamp = sample(name)["timestamp"]
     assert (message.event, message.chat_id, message.sender_id) == (event, USER, USER)
     assert message.message_id == f"{event}:{USER}:{timestamp}"
     assert message.chat_kind == ChatKind.PRIVATE
@@ -212,13 +190,13 @@ def test_follow_and_unfollow(sample, event):
 
 
 def group_text(text: str) -> dict:
-    payload = load("gmf_webhook_user_send_group_text_INFERRED.json")
+    payload = sample("gmf_webhook_user_send_group_text_INFERRED.json")
     payload["message"]["text"] = text
     return payload
 
 
 def test_a_group_message_is_addressed_to_the_group_from_its_member():
-    (message,) = zalo().parse(load("gmf_webhook_user_send_group_text_INFERRED.json")).messages
+    (message,) = zalo().parse(sample("gmf_webhook_user_send_group_text_INFERRED.json")).messages
     assert (message.chat_id, message.chat_kind, message.sender_id) == (GROUP, ChatKind.GROUP, MEMBER)
     assert message.text == "Mai mấy giờ họp thôn ạ?"
     assert message.mentions_bot is False
@@ -241,7 +219,7 @@ def test_the_bots_name_without_diacritics_addresses_the_bot():
 
 
 def test_mentions_of_other_members_are_stripped_but_do_not_address_the_bot():
-    official = load("gmf_send_mention_request.json")["body"]["message"]["text"]
+    official = sample("gmf_send_mention_request.json")["body"]["message"]["text"]
     (message,) = zalo().parse(group_text(official)).messages
     assert message.text == "hello and from GroupAPI"
     assert message.mentions_bot is False
@@ -295,7 +273,7 @@ def test_a_group_echo_belongs_to_the_group():
     "event", ["user_seen_message", "user_received_message", "user_join_group", "oa_reacted_message", "brand_new_event"]
 )
 def test_events_we_do_not_handle_are_skipped_by_name(event):
-    payload = load("zalo_oa_user_send_text.json") | {"event_name": event}
+    payload = sample("zalo_oa_user_send_text.json") | {"event_name": event}
     assert zalo().parse(payload).messages == []
     assert zalo().parse(payload).skipped == [event]
 
@@ -335,7 +313,7 @@ def test_garbage_is_skipped_never_raised(payload):
     ],
 )
 def test_odd_message_fields_still_give_a_message(message):
-    payload = load("zalo_oa_user_send_text.json") | {"message": message}
+    payload = sample("zalo_oa_user_send_text.json") | {"message": message}
     (parsed,) = zalo().parse(payload).messages
     assert parsed.text == ""
     assert all(a.kind == "image" and a.url is None for a in parsed.attachments)
@@ -350,14 +328,14 @@ def test_strip_mentions_leaves_plain_text_alone_and_removes_nested_tricks():
 # --- send ------------------------------------------------------------------------------------
 
 async def test_a_private_reply_is_a_cs_message_with_the_access_token_header():
-    client, calls = mock_client(httpx.Response(200, json=load("zalo_oa_api_success_response.json")))
+    client, calls = mock_client(httpx.Response(200, json=sample("zalo_oa_api_success_response.json")))
     out = OutgoingMessage("zalo", "2468458835296197922", ChatKind.PRIVATE, "text_message")
     sent = await zalo().send(client, out, "TOKEN")
     (call,) = calls
     assert (call.method, str(call.url)) == ("POST", "https://zalo.test/v3.0/oa/message/cs")
     assert call.headers["access_token"] == "TOKEN"
     assert "authorization" not in call.headers
-    assert json.loads(call.content) == load("zalo_oa_send_cs_text_request.json")
+    assert json.loads(call.content) == sample("zalo_oa_send_cs_text_request.json")
     assert sent == Sent(("9b1d2c3e4f5a6b7c8d9e",))
 
 
@@ -366,12 +344,12 @@ async def test_a_private_reply_to_a_message_quotes_it():
     user, quoted = "2468458835296197922", "93f8c4b28f589705ce4a"
     out = OutgoingMessage("zalo", user, ChatKind.PRIVATE, "quote message", reply_to=quoted)
     await zalo().send(client, out, "TOKEN")
-    assert json.loads(calls[0].content) == load("zalo_oa_send_cs_quote_request.json")
+    assert json.loads(calls[0].content) == sample("zalo_oa_send_cs_quote_request.json")
 
 
 async def test_a_group_reply_goes_to_the_gmf_endpoint_as_documented():
-    official = load("gmf_send_text_request.json")
-    client, calls = mock_client(httpx.Response(200, json=load("gmf_send_text_response.json")["response"]))
+    official = sample("gmf_send_text_request.json")
+    client, calls = mock_client(httpx.Response(200, json=sample("gmf_send_text_response.json")["response"]))
     out = OutgoingMessage("zalo", GROUP, ChatKind.GROUP, "hello from Zalo")
     sent = await zalo().send(client, out, "TOKEN")
     (call,) = calls
@@ -535,17 +513,17 @@ EXPECTED_GROUPS = [
 
 
 async def test_list_groups_reads_the_documented_response():
-    client, calls = mock_client(httpx.Response(200, json=load("gmf_getgroupsofoa_response.json")["response"]))
+    client, calls = mock_client(httpx.Response(200, json=sample("gmf_getgroupsofoa_response.json")["response"]))
     groups = await zalo().list_groups(client, "TOKEN")
     assert groups == EXPECTED_GROUPS
     (call,) = calls
-    assert call.url.path == urlsplit(load("gmf_getgroupsofoa_request.json")["url"]).path
+    assert call.url.path == urlsplit(sample("gmf_getgroupsofoa_request.json")["url"]).path
     assert call.headers["access_token"] == "TOKEN"
     assert dict(call.url.params) == {"offset": "0", "count": "50"}
 
 
 async def test_list_groups_pages_through_every_group():
-    template = load("gmf_getgroupsofoa_response.json")["response"]["data"]["groups"][0]
+    template = sample("gmf_getgroupsofoa_response.json")["response"]["data"]["groups"][0]
     names = [f"Thôn {i}" for i in range(5)]
     groups = [template | {"group_id": f"g{i}", "name": name} for i, name in enumerate(names)]
 
