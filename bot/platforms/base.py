@@ -12,6 +12,7 @@ from typing import Protocol
 import httpx
 
 from bot.messages import IncomingMessage, OutgoingMessage
+from bot.platforms.text import split_text
 
 
 class Rejected(Exception):
@@ -84,6 +85,14 @@ class Platform(Protocol):
 
 # How the adapters' error tables classify a platform's error code.
 TOKEN, TRANSIENT, PERMANENT = "token", "transient", "permanent"
+
+
+def parts_to_send(text: str, limit: int) -> list[str]:
+    """The text cut under the platform's limit; an empty reply is refused for good, not sent."""
+    parts = split_text(text, limit)
+    if not parts:
+        raise SendError("empty reply", transient=False)
+    return parts
 
 
 async def request(client: httpx.AsyncClient, method: str, url: str, **kwargs: object) -> httpx.Response:

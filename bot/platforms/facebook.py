@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import replace
 
 import httpx
 
@@ -23,11 +24,11 @@ from bot.platforms.base import (
     as_list,
     as_text,
     json_object,
+    parts_to_send,
     request,
     retry_after,
     status_error,
 )
-from bot.platforms.text import split_text
 
 # Graph `error.code` (or `error_subcode`, looked up first). Codes not listed follow the HTTP status.
 # Sources: platforms.md §3.4 (page/messages reference) and Graph's error-handling guide.
@@ -152,17 +153,8 @@ class Facebook:
 
     def _echo(self, message: dict, *, page: str, user: str, timestamp: str) -> IncomingMessage:
         """What the Page sent to a user: by our app, another app, or a person in the inbox."""
-        return IncomingMessage(
-            platform=self.name,
-            chat_id=user,
-            chat_kind=ChatKind.PRIVATE,
-            sender_id=page,
-            message_id=as_id(message.get("mid")) or f"echo:{user}:{timestamp}",
-            text=as_text(message.get("text")),
-            attachments=_attachments(message),
-            event="echo",
-            from_human=self._from_human(as_id(message.get("app_id"))),
-        )
+        sent = self._message(message, user, timestamp, "echo")
+        return replace(sent, sender_id=page, reply_to=None, from_human=self._from_human(as_id(message.get("app_id"))))
 
     def _from_human(self, app_id: str | None) -> bool:
         if app_id is None:
@@ -178,9 +170,7 @@ class Facebook:
         token = access_token or self.page_token
         if not token:
             raise SendError("no Page access token configured", transient=False)
-        parts = split_text(out.text, self.max_text)
-        if not parts:
-            raise SendError("empty reply", transient=False)
+        parts = parts_to_send(out.text, self.max_text)
         url = f"{self.graph_base}/{self.graph_version}/me/messages"
         ids = []
         for part in parts:

@@ -18,10 +18,11 @@ from bot.platforms.base import (
     as_int,
     as_text,
     json_object,
+    parts_to_send,
     request,
     status_error,
 )
-from bot.platforms.text import mentions_name, names_pattern, split_text
+from bot.platforms.text import mentions_name, names_pattern
 
 _TEXT, _IMAGE = "message.text.received", "message.image.received"
 _STICKER, _UNSUPPORTED = "message.sticker.received", "message.unsupported.received"
@@ -96,9 +97,7 @@ class ZaloBot:
         token = access_token or self.token
         if not token:
             raise SendError("no Zalo Bot token configured", transient=False)
-        parts = split_text(out.text, self.max_text)
-        if not parts:
-            raise SendError("empty reply", transient=False)
+        parts = parts_to_send(out.text, self.max_text)
         url = f"{self.api_base}/bot{token}/sendMessage"
         ids = []
         for index, part in enumerate(parts):

@@ -26,10 +26,11 @@ from bot.platforms.base import (
     as_list,
     as_text,
     json_object,
+    parts_to_send,
     request,
     status_error,
 )
-from bot.platforms.text import mentions_name, names_pattern, split_text
+from bot.platforms.text import mentions_name, names_pattern
 
 # Zalo answers HTTP 200 with a non-zero "error". Codes not listed here are permanent.
 # Sources: platforms.md §1.3 and §7.3 (mostly [S]/[UNCONFIRMED]); -32 is the rate-limit code
@@ -190,11 +191,9 @@ class ZaloOA:
         else:
             url = f"{self.api_base}/v3.0/oa/message/cs"
             recipient = {"user_id": out.chat_id}
-            messages = [{"text": part} for part in split_text(out.text, self.max_text)]
-            if messages and out.reply_to:
+            messages = [{"text": part} for part in parts_to_send(out.text, self.max_text)]
+            if out.reply_to:
                 messages[0]["quote_message_id"] = out.reply_to
-        if not messages:
-            raise SendError("empty reply", transient=False)
         ids = []
         for message in messages:
             body = {"recipient": recipient, "message": message}
@@ -206,9 +205,8 @@ class ZaloOA:
     def _group_messages(self, out: OutgoingMessage) -> list[dict]:
         """Group text: no relayed `[@…]` (each would ping someone); our own mention leads the first part."""
         prefix = f"[@{out.mention_user_id}] " if out.mention_user_id else ""
-        parts = split_text(strip_mentions(out.text), self.max_text - len(prefix))
-        if parts:
-            parts[0] = prefix + parts[0]
+        parts = parts_to_send(strip_mentions(out.text), self.max_text - len(prefix))
+        parts[0] = prefix + parts[0]
         return [{"text": part} for part in parts]
 
     async def refresh(self, client: httpx.AsyncClient, refresh_token: str) -> TokenGrant:
