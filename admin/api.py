@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from admin import statistics
@@ -213,7 +212,7 @@ def _escalation_routes(api: APIRouter, rt: Runtime, wake: Callable[[], None]) ->
     def answer(number: int, body: AnswerIn, who: Principal = _caller(rt)) -> dict:
         """What `#12 <answer>` or `#12 = faq-id` does in chat: the relay is queued with the answer, then sent."""
         with rt.session() as s:
-            esc = _escalation(s, number, who, lock=True)
+            esc = _escalation(s, number, who)
             kb = rt.knowledge(s)
             text = _answer_text(kb, body)
             now = rt.clock()
@@ -232,7 +231,7 @@ def _escalation_routes(api: APIRouter, rt: Runtime, wake: Callable[[], None]) ->
     @api.post("/escalations/{number}/claim")
     def claim(number: int, who: Principal = _caller(rt)) -> dict:
         with rt.session() as s:
-            esc = _escalation(s, number, who, lock=True)
+            esc = _escalation(s, number, who)
             member = _user(s, who)
             if member is None:
                 raise HTTPException(403, "Nhận việc cần tài khoản người dùng, mã API không nhận được.")
@@ -241,7 +240,7 @@ def _escalation_routes(api: APIRouter, rt: Runtime, wake: Callable[[], None]) ->
     @api.post("/escalations/{number}/release")
     def release(number: int, who: Principal = _caller(rt)) -> dict:
         with rt.session() as s:
-            esc = _escalation(s, number, who, lock=True)
+            esc = _escalation(s, number, who)
             # A token stands in as a person without an id: a leader's or admin's token may give back any claim.
             member = _user(s, who) or User(name=_signature(who), role=who.role, team_id=who.team_id)
             return _change(s, rt, esc, lambda: handoff.release(s, esc, member))
@@ -257,19 +256,13 @@ def _change(s: Session, rt: Runtime, esc: Escalation, act: Callable[[], str]) ->
     return _escalations_json(s, [esc], rt.knowledge(s))[0]
 
 
-def _escalation(s: Session, number: int, who: Principal, lock: bool = False) -> Escalation:
-    """The escalation if the caller's team holds it; with `lock`, read again under a write lock held until commit."""
+def _escalation(s: Session, number: int, who: Principal) -> Escalation:
+    """The escalation if the caller's team holds it."""
     esc = s.get(Escalation, number)
     if esc is None:
         raise HTTPException(404, f"Không có câu hỏi #{number}.")
     if not who.can_see_team(esc.team_id):
         raise HTTPException(403, f"Câu #{number} không thuộc tổ của anh/chị.")
-    if lock:
-        # A no-op UPDATE locks the row (PostgreSQL) or the database (SQLite): of two answers sent at the same
-        # moment the second waits here, then sees the first and is refused instead of relaying twice.
-        s.execute(update(Escalation).where(Escalation.id == number).values(status=Escalation.status)
-                  .execution_options(synchronize_session=False))
-        s.refresh(esc)
     return esc
 
 

@@ -117,7 +117,17 @@ def find(session: Session, number: int, member: User) -> Escalation:
     return esc
 
 
+def _lock(session: Session, esc: Escalation) -> None:
+    """Hold the escalation until commit and read it again: of two people acting at once (chat, page, API)
+    the second waits here and then sees what the first did. A no-op UPDATE locks the row on PostgreSQL and
+    the database on SQLite."""
+    session.execute(update(Escalation).where(Escalation.id == esc.id).values(status=Escalation.status)
+                    .execution_options(synchronize_session=False))
+    session.refresh(esc)
+
+
 def claim(session: Session, esc: Escalation, member: User, now: datetime) -> str:
+    _lock(session, esc)
     if esc.status not in OPEN:
         raise Refusal(ALREADY_ANSWERED.format(id=esc.id, who=esc.answered_by_name or "người khác"))
     if esc.status == "claimed" and esc.claimed_by not in (None, member.id):
@@ -129,6 +139,7 @@ def claim(session: Session, esc: Escalation, member: User, now: datetime) -> str
 
 
 def release(session: Session, esc: Escalation, member: User) -> str:
+    _lock(session, esc)
     if esc.status != "claimed" or (esc.claimed_by != member.id and member.role not in ("leader", "admin")):
         raise Refusal(f"Câu #{esc.id} không do anh/chị nhận nên không trả lại được ạ.")
     esc.status, esc.claimed_by, esc.claimed_at = "open", None, None
@@ -139,11 +150,8 @@ def release(session: Session, esc: Escalation, member: User) -> str:
 def answer(session: Session, esc: Escalation, answer_text: str, now: datetime, *, member: User | None = None,
            by_name: str | None = None, faq_id: str | None = None) -> list[OutgoingMessage]:
     """Relay a person's answer into the original chat, close the escalation and propose an FAQ change."""
-    # One guarded UPDATE: of two answers at the same moment (page and chat), only one is relayed.
-    taken = session.execute(update(Escalation).where(Escalation.id == esc.id, Escalation.status.in_(OPEN))
-                            .values(status="answered").execution_options(synchronize_session=False)).rowcount
-    if not taken:
-        session.refresh(esc)
+    _lock(session, esc)
+    if esc.status not in OPEN:
         raise Refusal(ALREADY_ANSWERED.format(id=esc.id, who=esc.answered_by_name or "người khác"))
     name = by_name or (member.name if member else "tổ công nghệ số")
     clean = MENTION.sub("", answer_text).strip()
