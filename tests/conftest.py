@@ -54,6 +54,25 @@ def settings(database_url) -> Settings:
 
 
 @pytest.fixture
+def fake():
+    """The fake Zalo OA, Zalo Bot and Messenger server on loopback (real HTTP)."""
+    from fake_platform import FakePlatform
+
+    with FakePlatform(timeout_delay=1.5) as server:
+        yield server
+
+
+@pytest.fixture
+def live_settings(database_url, fake) -> Settings:
+    """Every platform live and pointed at the fake, with a fast worker and short retries."""
+    from deliveries import platform_env
+
+    return Settings(database_url=database_url, _env_file=None, seed_admin=False, worker_poll_seconds=0.05,
+                    send_retry_base_seconds=0.05, send_retry_max_seconds=0.2, send_timeout_seconds=0.5,
+                    **platform_env(fake.base_url))
+
+
+@pytest.fixture
 def runtime(settings):
     rt = Runtime.start(settings)
     yield rt

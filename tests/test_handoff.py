@@ -12,33 +12,21 @@ from sqlmodel import select
 
 import deliveries as d
 from bot import people
-from bot.settings import Settings
 from bot.tables import Escalation, OutboxMessage
 from fake_platform import FakePlatform
 from knowledge.models import FaqSuggestion, utcnow
 from main import create_app
+from village import seed_village
 
 UNANSWERABLE = "xin giấy phép xây dựng nhà ở nông thôn cần những gì ạ"
 GROUP = "g-dong"
 
 
 @pytest.fixture
-def fake():
-    with FakePlatform() as server:
-        yield server
-
-
-@pytest.fixture
-def app(database_url, fake):
-    settings = Settings(database_url=database_url, _env_file=None, seed_admin=False, worker_poll_seconds=0.05,
-                        send_retry_base_seconds=0.05, send_timeout_seconds=0.5, **d.platform_env(fake.base_url))
-    application = create_app(settings)
+def app(live_settings):
+    application = create_app(live_settings)
     with application.state.runtime.session() as s:
-        people.add_team(s, "Thôn Đông", "xã An Phú")
-        people.add_team(s, "Thôn Tây")
-        people.add_user(s, "Chị Lan", "leader", "Thôn Đông", zalo_id="lan-z", facebook_id="lan-fb")
-        people.add_user(s, "Anh Minh", "member", "Thôn Đông", zalo_id="minh-z")
-        people.add_user(s, "Anh Tú", "member", "Thôn Tây", zalo_id="tu-z")
+        seed_village(s)
         people.link_chat(s, "zalo", GROUP, "Thôn Đông")
         people.link_chat(s, "zalo", "u-private", "Thôn Đông")
         people.link_chat(s, "facebook", "p-villager", "Thôn Đông")

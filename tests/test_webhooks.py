@@ -11,21 +11,7 @@ from sqlmodel import func, select
 import deliveries as d
 from bot.settings import Settings
 from bot.tables import InboxMessage, OutboxMessage, PlatformToken
-from fake_platform import FakePlatform
 from main import create_app
-
-
-@pytest.fixture
-def fake():
-    with FakePlatform(timeout_delay=1.5) as server:
-        yield server
-
-
-@pytest.fixture
-def live_settings(database_url, fake) -> Settings:
-    return Settings(database_url=database_url, _env_file=None, seed_admin=False, worker_poll_seconds=0.05,
-                    send_retry_base_seconds=0.05, send_retry_max_seconds=0.2, send_timeout_seconds=0.5,
-                    **d.platform_env(fake.base_url))
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from bot import people
 from bot.settings import Settings
 from main import create_app
+from village import PASSWORDS, seed_village
 
-PASSWORDS = {"admin": "admin-pass-1", "Chị Lan": "lan-pass-1", "Anh Minh": "minh-pass-1", "Anh Tú": "tu-pass-1"}
 
 
 @pytest.fixture
@@ -21,12 +20,7 @@ def web_settings(database_url) -> Settings:
 def web_app(web_settings):
     app = create_app(web_settings)
     with app.state.runtime.session() as s:
-        people.add_team(s, "Thôn Đông", "xã An Phú")
-        people.add_team(s, "Thôn Tây")
-        people.add_user(s, "admin", "admin", password=PASSWORDS["admin"])
-        people.add_user(s, "Chị Lan", "leader", "Thôn Đông", zalo_id="lan-z", password=PASSWORDS["Chị Lan"])
-        people.add_user(s, "Anh Minh", "member", "Thôn Đông", zalo_id="minh-z", password=PASSWORDS["Anh Minh"])
-        people.add_user(s, "Anh Tú", "member", "Thôn Tây", zalo_id="tu-z", password=PASSWORDS["Anh Tú"])
+        seed_village(s)
         s.commit()
     yield app
     app.state.runtime.engine.dispose()

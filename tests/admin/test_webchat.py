@@ -14,7 +14,6 @@ from admin.webchat import COOKIE, EXAMPLES, PER_MINUTE
 from bot import handoff, outbox, people
 from bot.settings import Settings
 from bot.tables import Escalation, InboxMessage, OutboxMessage
-from fake_platform import FakePlatform
 from knowledge.models import utcnow
 from main import create_app
 
@@ -22,16 +21,8 @@ UNANSWERABLE = "xin giấy phép xây dựng nhà ở nông thôn cần những 
 
 
 @pytest.fixture
-def fake():
-    with FakePlatform() as server:
-        yield server
-
-
-@pytest.fixture
-def app(database_url, fake):
-    settings = Settings(database_url=database_url, _env_file=None, seed_admin=False, worker_in_serve=True,
-                        worker_poll_seconds=0.05, send_retry_base_seconds=0.05, **d.platform_env(fake.base_url))
-    application = create_app(settings)
+def app(live_settings):
+    application = create_app(live_settings)
     with application.state.runtime.session() as s:
         people.add_team(s, "Thôn Đông", "xã An Phú")
         people.add_user(s, "Anh Minh", "member", "Thôn Đông", zalo_id="minh-z")

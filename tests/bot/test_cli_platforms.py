@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 import deliveries as d
@@ -20,12 +19,6 @@ from bot.settings import Settings
 from fake_platform import DEFAULT_GROUPS, FakePlatform
 
 TROLY = Path(sys.executable).parent / "troly"
-
-
-@pytest.fixture
-def fake():
-    with FakePlatform() as server:
-        yield server
 
 
 def env_for(fake: FakePlatform, database_url: str) -> dict[str, str]:

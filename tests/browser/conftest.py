@@ -10,14 +10,11 @@ import time
 import pytest
 import uvicorn
 
-import deliveries as d
 from bot import people
-from bot.settings import Settings
-from fake_platform import FakePlatform
 from main import create_app
+from village import PASSWORDS, seed_village
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORDS = {"admin": "admin-pass-1", "Chị Lan": "lan-pass-1", "Anh Minh": "minh-pass-1", "Anh Tú": "tu-pass-1"}
 
 if not shutil.which("chromium"):
     pytest.skip("Chromium is not installed (apt-get install chromium): browser tests skipped", allow_module_level=True)
@@ -25,24 +22,11 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 
 @pytest.fixture
-def fake():
-    with FakePlatform() as server:
-        yield server
-
-
-@pytest.fixture
-def server(database_url, fake):
-    """The whole app served over HTTP, with a team, people of each role, and all platforms at the fake."""
-    settings = Settings(database_url=database_url, _env_file=None, seed_admin=False, worker_poll_seconds=0.05,
-                        send_retry_base_seconds=0.05, **d.platform_env(fake.base_url))
-    app = create_app(settings)
+def server(live_settings):
+    """The whole app served over HTTP, with the test village and all platforms at the fake."""
+    app = create_app(live_settings)
     with app.state.runtime.session() as s:
-        people.add_team(s, "Thôn Đông", "xã An Phú")
-        people.add_team(s, "Thôn Tây")
-        people.add_user(s, "admin", "admin", password=PASSWORDS["admin"])
-        people.add_user(s, "Chị Lan", "leader", "Thôn Đông", zalo_id="lan-z", password=PASSWORDS["Chị Lan"])
-        people.add_user(s, "Anh Minh", "member", "Thôn Đông", zalo_id="minh-z", password=PASSWORDS["Anh Minh"])
-        people.add_user(s, "Anh Tú", "member", "Thôn Tây", zalo_id="tu-z", password=PASSWORDS["Anh Tú"])
+        seed_village(s)
         people.link_chat(s, "zalo", "g-dong", "Thôn Đông")
         s.commit()
     sock = socket.socket()
@@ -63,8 +47,10 @@ def server(database_url, fake):
     app.state.runtime.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module: Playwright's sync API keeps an event loop on the main thread while it runs, which
+    # would break asyncio.run() in tests collected after the browser tests.
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield chromium
