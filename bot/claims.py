@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import TypeVar
+
 from sqlalchemy import Integer, Table, bindparam, exists, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+T = TypeVar("T")
 
 
 def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
@@ -25,7 +31,14 @@ def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
             .returning(*table.c))
 
 
-def detached(model: type, row: Row):
+def claim(session: Session, model: type[T], statement, now: datetime, lease: timedelta, limit: int) -> list[T]:
+    """Run a claim statement and commit; the leased rows come back in id order, ready to be updated."""
+    found = session.connection().execute(statement, {"now": now, "until": now + lease, "limit": limit}).all()
+    session.commit()
+    return sorted((_detached(model, row) for row in found), key=lambda r: r.id)
+
+
+def _detached(model: type[T], row: Row) -> T:
     """An ORM object for a returned row, known to be in the database (a later `session.add` updates it)."""
     obj = model(**row._mapping)
     make_transient_to_detached(obj)

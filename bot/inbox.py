@@ -10,9 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from bot import claims
 from bot.messages import Attachment, ChatKind, IncomingMessage
 from bot.privacy import mask
-from bot.claims import claim_statement, detached
 from bot.tables import InboxMessage
 
 
@@ -60,15 +60,13 @@ def to_message(row: InboxMessage) -> IncomingMessage:
 
 def claim(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[InboxMessage]:
     """Lease the oldest unfinished row of each chat not leased by someone else (so a chat keeps its order)."""
-    found = session.connection().execute(_claim_statement(), {"now": now, "until": now + lease, "limit": limit}).all()
-    session.commit()
-    return sorted((detached(InboxMessage, row) for row in found), key=lambda r: r.id)
+    return claims.claim(session, InboxMessage, _claim_statement(), now, lease, limit)
 
 
 @cache
 def _claim_statement():
     """One UPDATE … RETURNING, built once: the worker runs it many times a second."""
-    return claim_statement(InboxMessage.__table__, "new")
+    return claims.claim_statement(InboxMessage.__table__, "new")
 
 
 def finish(session: Session, row: InboxMessage, now: datetime) -> None:

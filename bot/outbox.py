@@ -8,8 +8,8 @@ from functools import cache
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, select
 
+from bot import claims
 from bot.messages import ChatKind, OutgoingMessage
-from bot.claims import claim_statement, detached
 from bot.platforms.text import split_text
 from bot.tables import OutboxMessage
 
@@ -39,15 +39,13 @@ def to_message(row: OutboxMessage) -> OutgoingMessage:
 
 def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:
     """Lease the oldest pending reply of each chat, when due and not leased (a chat's replies keep their order)."""
-    found = session.connection().execute(_claim_statement(), {"now": now, "until": now + lease, "limit": limit}).all()
-    session.commit()
-    return sorted((detached(OutboxMessage, row) for row in found), key=lambda r: r.id)
+    return claims.claim(session, OutboxMessage, _claim_statement(), now, lease, limit)
 
 
 @cache
 def _claim_statement():
     table = OutboxMessage.__table__
-    return claim_statement(table, "pending", table.c.next_attempt_at <= bindparam("now"))
+    return claims.claim_statement(table, "pending", table.c.next_attempt_at <= bindparam("now"))
 
 
 def _set(session: Session, row: OutboxMessage, **values: object) -> None:
