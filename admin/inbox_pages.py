@@ -217,7 +217,7 @@ def _cards(s: Session, rows: Sequence[Escalation], kb: KnowledgeBase, now: datet
         mine = [r for r in sent if r.escalation_id == esc.id]
         card = Card(esc=esc, status=STATUS_LABELS.get(esc.status, esc.status), village=_village(teams.get(esc.team_id)),
                     where=_where(esc), asked_at=_local(esc.created_at, tz), waited=_waited(esc, now),
-                    guesses=[(g, kb.question(g) if g in kb.entries else g) for g in esc.guesses[:3]],
+                    guesses=[(g, kb.question(g)) for g in esc.guesses[:3]],
                     answered_at=_local(esc.answered_at, tz),
                     claimed_by=names.get(esc.claimed_by) if esc.status == "claimed" else None)
         _note_notifications(card, [r for r in mine if r.purpose in NOTIFY], by_account)
@@ -292,7 +292,7 @@ def _detail(rt: Runtime, request: Request, who: Principal, number: int, status: 
         [card] = _cards(s, [esc], kb, rt.clock(), rt.settings.timezone)
         return render(request, "inbox_detail.html", who, status_code=status, card=card, notice=notice, error=error,
                       draft=draft, entries=_entry_choices(s, esc), can_release=_can_release(who, esc),
-                      answer_entry=kb.question(esc.faq_id) if esc.faq_id in kb.entries else esc.faq_id)
+                      answer_entry=kb.question(esc.faq_id) if esc.faq_id else None)
 
 
 def _escalation(s: Session, who: Principal, number: int) -> Escalation | None:

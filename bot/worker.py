@@ -70,7 +70,7 @@ class Worker:
         with self.rt.session() as s:
             now = self.rt.clock()
             kb = self.rt.knowledge(s)
-            queued = reminders.due(s, now, self.rt.settings, lambda i: kb.entries[i].question if i in kb.entries else i)
+            queued = reminders.due(s, now, self.rt.settings, kb.question)
             for out in queued:
                 outbox.enqueue(s, out, now)
             s.commit()

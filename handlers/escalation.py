@@ -13,9 +13,6 @@ ESCALATED = ("Dạ, câu này cháu chưa trả lời chắc chắn được. Ch
 def hand_off(ctx: Context, message: IncomingMessage, guesses: list[str],
              bot_answer: str | None = None) -> list[OutgoingMessage]:
     """Open an escalation: one short message to the asker, and the team notified in private."""
-    def question_of(faq_id: str) -> str:
-        entry = ctx.knowledge.entries.get(faq_id)
-        return entry.question if entry else faq_id
-
-    escalation, notices = handoff.escalate(ctx.session, message, guesses, ctx.now, question_of, bot_answer)
+    escalation, notices = handoff.escalate(ctx.session, message, guesses, ctx.now, ctx.knowledge.question,
+                                           bot_answer)
     return [reply(message, ESCALATED.format(number=escalation.id)), *notices]

@@ -61,7 +61,9 @@ class KnowledgeBase:
         return cls(entries, store.lexicon(session), store.version(session))
 
     def question(self, faq_id: str) -> str:
-        return self.entries[faq_id].question
+        """The entry's question; an entry no longer in the FAQ is shown by its id."""
+        entry = self.entries.get(faq_id)
+        return entry.question if entry else faq_id
 
     def answer_for(self, faq_id: str, local: Mapping[str, str] | None = None) -> str:
         return render_answer(self.entries[faq_id].answer, local)
