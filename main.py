@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = rt
     app.state.service = service
     wake = service.wake if service is not None else (lambda: None)
-    app.include_router(webhooks.router(rt, platforms, wake))
+    webhooks.mount(app, rt, platforms, wake)
     admin_app.mount(app, rt, wake)
 
     @app.get("/healthz")
