@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 
 def build_handlers() -> list[Handler]:
-    """The handlers in the order they are tried; the first that takes a message wins."""
+    """The handlers in the order they are tried; the first that takes a message wins.
+
+    Text messages go through the group privacy warning, which adds its warning to whatever they answer."""
     from handlers.choice import ChoiceHandler
     from handlers.echo import EchoHandler
     from handlers.faq import FaqHandler
@@ -25,10 +27,12 @@ def build_handlers() -> list[Handler]:
     from handlers.follow import FollowHandler
     from handlers.hold import HoldHandler
     from handlers.media import MediaHandler
+    from handlers.privacy import GroupPrivacyWarning
     from handlers.team import TeamCommandHandler
 
-    return [EchoHandler(), FollowHandler(), MediaHandler(), TeamCommandHandler(), ChoiceHandler(),
-            FeedbackHandler(), HoldHandler(), FaqHandler()]
+    return [EchoHandler(), FollowHandler(), MediaHandler(),
+            GroupPrivacyWarning([TeamCommandHandler(), ChoiceHandler(), FeedbackHandler(), HoldHandler(),
+                                 FaqHandler()])]
 
 
 def build_platforms(settings: Settings) -> dict[str, Platform]:
@@ -67,10 +71,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI
-    from fastapi.responses import Response
+    from fastapi.responses import JSONResponse, Response
 
     import webhooks
     from admin import app as admin_app
+    from bot.logs import RequestIds
     from bot.runtime import Runtime
 
     rt = runtime or Runtime.start(settings or Settings())
@@ -91,10 +96,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     wake = service.wake if service is not None else (lambda: None)
     webhooks.mount(app, rt, platforms, wake)
     admin_app.mount(app, rt, wake)
+    app.add_middleware(RequestIds)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz", response_model=None)
+    def readyz() -> JSONResponse:
+        """Ready when the database answers and its schema is this version's; 503 with the reason otherwise."""
+        from bot.schema import HEAD, readiness
+
+        found = readiness(rt.engine)
+        if found.ready:
+            return JSONResponse({"status": "ready", "revision": found.revision, "head": HEAD})
+        return JSONResponse({"status": "not ready", "reason": found.reason, "revision": found.revision, "head": HEAD},
+                            status_code=503)
 
     @app.get("/metrics", response_model=None)
     def metrics() -> Response:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Engine as Database
 from sqlmodel import Session, select
 
 from bot.engine import Context, Engine, Handler
@@ -205,6 +206,48 @@ def cmd_escalations(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention_purge(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot import retention
+
+    with rt.session() as s:
+        removed = retention.purge(s, rt.clock(), rt.settings)
+        s.commit()
+    print(f"Đã xoá dữ liệu cũ hơn {rt.settings.retention_days} ngày:")
+    for kind, count in removed.items():
+        print(f"  {kind}: {count}")
+    return 0
+
+
+def cmd_export_user(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot import personal_data
+
+    with rt.session() as s:
+        footprint = personal_data.find(s, args.platform, args.id)
+        if footprint.is_empty():
+            print(f"Không có dữ liệu nào về {args.platform}:{args.id} ạ.", file=sys.stderr)
+            return 1
+        document = {"platform": args.platform, "id": args.id, **personal_data.export(footprint)}
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_forget_user(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot import personal_data
+
+    with rt.session() as s:
+        footprint = personal_data.find(s, args.platform, args.id)
+        if footprint.is_empty():
+            print(f"Không có dữ liệu nào về {args.platform}:{args.id}, không có gì để xoá ạ.")
+            return 0
+        removed = personal_data.forget(s, footprint)
+        s.commit()
+    print(f"Đã xoá dữ liệu của {args.platform}:{args.id}:")
+    for kind, count in removed.items():
+        if count:
+            print(f"  {kind}: {count}")
+    return 0
+
+
 def make_chat(handlers: Callable[[], Sequence[Handler]]) -> Callable[[Runtime, argparse.Namespace], int]:
     def cmd_chat(rt: Runtime, args: argparse.Namespace) -> int:
         engine = Engine(handlers())
@@ -235,8 +278,12 @@ def make_serve(wiring: Wiring) -> Callable[[Runtime, argparse.Namespace], int]:
     def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
         import uvicorn
 
+        from bot import logs
+
         print(f"Nền tảng đang bật: {live_platforms(wiring, rt.settings)}", flush=True)
-        uvicorn.run(wiring.app(rt), host=args.host, port=args.port, log_level="info")
+        logs.configure(rt.settings.log_level, rt.settings.log_format)
+        uvicorn.run(wiring.app(rt), host=args.host, port=args.port, log_config=None,
+                    log_level=rt.settings.log_level, access_log=rt.settings.log_requests)
         return 0
 
     return cmd_serve
@@ -256,7 +303,10 @@ def make_worker(wiring: Wiring) -> Callable[[Runtime, argparse.Namespace], int]:
             await service.stop.wait()
             await service.close()
 
+        from bot import logs
+
         print(f"Worker chạy; nền tảng đang bật: {live_platforms(wiring, rt.settings)}", flush=True)
+        logs.configure(rt.settings.log_level, rt.settings.log_format)
         asyncio.run(main())
         return 0
 
@@ -301,6 +351,54 @@ def make_zalo_groups(wiring: Wiring) -> Callable[[Runtime, argparse.Namespace], 
         return 0
 
     return cmd_zalo_groups
+
+
+def _database_command(action: Callable[[Database], str]) -> Callable[[Settings], int]:
+    """A schema command on the database alone (nothing seeded); a failing database is a message, not a trace."""
+    def command(settings: Settings) -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from bot.db import make_engine
+        from bot.schema import SchemaError
+
+        database = make_engine(settings.database_url)
+        try:
+            print(action(database))
+        except SQLAlchemyError as error:
+            print(f"Không dùng được cơ sở dữ liệu: {str(getattr(error, 'orig', None) or error).splitlines()[0]}",
+                  file=sys.stderr)
+            return 1
+        except SchemaError as error:
+            print(str(error), file=sys.stderr)
+            return 1
+        finally:
+            database.dispose()
+        return 0
+
+    return command
+
+
+def _db_upgrade(database: Database) -> str:
+    from bot.schema import upgrade
+
+    done = upgrade(database)
+    if done.stamped:
+        return f"Đã ghi nhận cơ sở dữ liệu cũ (tạo trước khi có bản nâng cấp) và nâng cấp lên bản {done.after}."
+    if done.before is None:
+        return f"Đã tạo cơ sở dữ liệu ở bản {done.after}."
+    if done.before == done.after:
+        return f"Cơ sở dữ liệu đã ở bản mới nhất ({done.after}), không cần nâng cấp."
+    return f"Đã nâng cấp cơ sở dữ liệu từ bản {done.before} lên {done.after}."
+
+
+def _db_current(database: Database) -> str:
+    from bot.schema import HEAD, current_revision
+
+    with database.connect() as conn:
+        revision = current_revision(conn)
+    if revision == HEAD:
+        return f"{revision} (mới nhất)"
+    return f"{revision or 'chưa có'} (cần nâng cấp lên {HEAD}: troly db upgrade)"
 
 
 def parser(wiring: Wiring) -> argparse.ArgumentParser:
@@ -374,6 +472,18 @@ def parser(wiring: Wiring) -> argparse.ArgumentParser:
     esc.add_argument("--json", action="store_true")
     esc.set_defaults(run=cmd_escalations)
 
+    retention = sub.add_parser("retention", help="thời hạn lưu dữ liệu").add_subparsers(dest="retention_command",
+                                                                                     required=True)
+    retention.add_parser("purge", help="xoá hội thoại cũ hơn TROLY_RETENTION_DAYS ngày").set_defaults(
+        run=cmd_retention_purge)
+
+    for name, help_text, command in (("export-user", "in mọi dữ liệu về một người (JSON)", cmd_export_user),
+                                     ("forget-user", "xoá dữ liệu của một người", cmd_forget_user)):
+        person = sub.add_parser(name, help=help_text)
+        person.add_argument("platform", choices=["zalo", "zalo-bot", "facebook", "web"])
+        person.add_argument("id", help="mã người dùng trên nền tảng đó")
+        person.set_defaults(run=command)
+
     worker = sub.add_parser("worker", help="chạy riêng bộ xử lý tin nhắn và gửi trả lời")
     worker.set_defaults(run=make_worker(wiring))
 
@@ -381,12 +491,21 @@ def parser(wiring: Wiring) -> argparse.ArgumentParser:
     groups = zalo.add_parser("groups", help="liệt kê các nhóm (GMF) của OA và mã nhóm")
     groups.add_argument("--json", action="store_true")
     groups.set_defaults(run=make_zalo_groups(wiring))
+
+    db = sub.add_parser("db", help="cơ sở dữ liệu").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="nâng cấp lên bản mới nhất (an toàn khi chạy nhiều lần)").set_defaults(
+        on_database=_database_command(_db_upgrade))
+    db.add_parser("current", help="in bản hiện tại của cơ sở dữ liệu").set_defaults(
+        on_database=_database_command(_db_current))
     return top
 
 
 def run(argv: Sequence[str] | None, wiring: Wiring, settings: Settings | None = None) -> int:
     args = parser(wiring).parse_args(argv)
-    rt = Runtime.start(settings or Settings())
+    settings = settings or Settings()
+    if "on_database" in args:  # `troly db ...` works on the schema itself, before any seeding
+        return args.on_database(settings)
+    rt = Runtime.start(settings)
     if rt.generated_admin_password:
         print(f"Đã tạo tài khoản quản trị \"admin\" với mật khẩu: {rt.generated_admin_password}\n"
               "(chỉ in một lần; đặt TROLY_ADMIN_PASSWORD để tự chọn mật khẩu)", file=sys.stderr)

@@ -1,10 +1,10 @@
-"""Database engine and schema creation: SQLite (WAL, busy timeout) or PostgreSQL."""
+"""Database engine and sessions: SQLite (WAL, busy timeout) or PostgreSQL; the schema is bot.schema's."""
 
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 
 def make_engine(url: str) -> Engine:
@@ -26,14 +26,6 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-def create_schema(engine: Engine) -> None:
-    """Create every table the imported models declare (idempotent)."""
-    import bot.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-    import knowledge.models  # noqa: F401
-
-    SQLModel.metadata.create_all(engine)
 
 
 def session(engine: Engine) -> Session:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.db import create_schema, make_engine, session
+from bot.db import make_engine, session
+from bot.schema import upgrade
 from bot.settings import Settings
 from bot.tables import User
 from knowledge import store
@@ -36,9 +37,9 @@ class Runtime:
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
-        """Open the database, create the schema and seed the shipped FAQ on first start."""
+        """Open the database, migrate it to the newest schema and seed the shipped FAQ on first start."""
         engine = make_engine(settings.database_url)
-        create_schema(engine)
+        upgrade(engine)
         if settings.seed_faq:
             with session(engine) as s:
                 if store.seed(s):
@@ -57,7 +58,7 @@ class Runtime:
     def metrics(self) -> Metrics:
         from bot.metrics import Metrics  # prometheus is not needed by `troly ask`
 
-        return Metrics()
+        return Metrics(self.engine, self.clock)
 
     def session(self) -> Session:
         return session(self.engine)

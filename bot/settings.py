@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     send_retry_max_seconds: float = 300.0
     send_max_attempts: int = 10
     webhook_max_bytes: int = 1_000_000
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+    log_format: str = Field(default="json", description="json (one object per line, for log collectors) or text.")
+    log_requests: bool = Field(default=False, description="Log every HTTP request (uvicorn's access log).")
 
     escalation_remind_minutes: int = Field(default=30, description="Unclaimed this long: on-duty members are reminded.")
     escalation_max_reminders: int = Field(default=2, description="Reminders to members per escalation, at most.")
@@ -60,6 +63,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     reminder_check_seconds: float = 60.0
     feedback_window_minutes: int = Field(default=10, description="\"Sai rồi\" within this after an answer escalates it.")
+    retention_days: int = Field(default=180, ge=1, description="Finished conversations older than this are deleted.")
 
     choice_ttl_minutes: int = Field(default=30, description="How long a numbered suggestion can be picked.")
     seed_faq: bool = Field(default=True, description="Seed the shipped FAQ into an empty database.")

@@ -214,3 +214,14 @@ class LoginFailure(SQLModel, table=True):
     key: str = Field(primary_key=True)
     count: int = 0
     window_start: datetime = _time()
+
+
+class PrivacyWarning(SQLModel, table=True):
+    """When the bot last warned a group not to post personal numbers (at most once an hour per chat)."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    chat_id: str
+    warned_at: datetime = _time()
