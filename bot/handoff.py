@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.messages import ChatKind, IncomingMessage, OutgoingMessage
-from bot.privacy import mask
+from bot.privacy import MASK, mask
 from bot.tables import ChatLink, Escalation, OutboxMessage, Team, User
 from knowledge import suggestions
 
@@ -160,9 +160,11 @@ def answer(session: Session, esc: Escalation, answer_text: str, now: datetime, *
     session.add(esc)
     suggestions.propose(session, esc.question, clean, source=f"escalation #{esc.id}", author=name, faq_id=faq_id)
     group = esc.chat_kind == ChatKind.GROUP
+    # Quoting a group question that held a personal number would show the number to the group again.
+    quote = None if group and MASK in esc.question else esc.message_id
     relay = OutgoingMessage(platform=esc.platform, chat_id=esc.chat_id, chat_kind=ChatKind(esc.chat_kind),
                             text=RELAY.format(id=esc.id, answer=clean, member=name),
-                            mention_user_id=esc.asker_id if group else None, reply_to=esc.message_id,
+                            mention_user_id=esc.asker_id if group else None, reply_to=quote,
                             meta={"purpose": "relay", "escalation_id": esc.id})
     return [relay]
 

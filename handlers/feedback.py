@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bot.engine import Context, reply
 from bot.messages import IncomingMessage, OutgoingMessage
+from bot.privacy import mask
 from bot.tables import LastAnswer, aware
 from handlers.escalation import hand_off
 from knowledge.normalize import fold
@@ -21,8 +22,8 @@ THANKS = "Dạ, cháu cảm ơn bác đã báo lại ạ. Bác cần hỏi thêm
 
 def remember_answer(ctx: Context, message: IncomingMessage, faq_id: str) -> None:
     row = _last(ctx, message) or LastAnswer(platform=message.platform, chat_id=message.chat_id,
-                                            user_id=message.sender_id, faq_id=faq_id, question=message.text)
-    row.faq_id, row.question, row.answered_at = faq_id, message.text, ctx.now
+                                            user_id=message.sender_id, faq_id=faq_id, question="")
+    row.faq_id, row.question, row.answered_at = faq_id, mask(message.text), ctx.now
     ctx.session.add(row)
 
 

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from bot.engine import Context, Engine
 from bot.messages import Attachment, ChatKind, IncomingMessage
-from bot.tables import Escalation
+from bot.tables import Escalation, LastAnswer
 from handlers.follow import WELCOME
 from handlers.media import CANNOT_READ, STICKER
 from main import build_handlers
@@ -72,3 +72,10 @@ def test_an_unanswerable_question_is_recorded_and_the_asker_told_its_number(say,
     assert f"#{escalation.id}" in out.text
     assert escalation.status == "open" and escalation.asker_id == "u1"
     assert "0912345678" not in escalation.question and "giấy phép xây dựng" in escalation.question
+
+
+def test_the_question_remembered_for_feedback_keeps_no_personal_number(say, session):
+    [out] = say("quen mat khau vneid, sdt cua bac 0912345678 thi lam sao")
+    assert "VNeID" in out.text
+    [remembered] = session.exec(select(LastAnswer)).all()
+    assert "0912345678" not in remembered.question and "[số đã ẩn]" in remembered.question
