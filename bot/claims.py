@@ -17,16 +17,22 @@ T = TypeVar("T")
 def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
     """UPDATE … RETURNING the first waiting row of each chat that nobody holds a lease on.
 
-    Parameters: `now`, `until` (the new lease) and `limit`. The outer WHERE repeats the lease test, so of two
+    Parameters: `now`, `until` (the new lease) and `limit`. On PostgreSQL the candidates are picked with
+    FOR UPDATE SKIP LOCKED, so concurrent workers take different rows instead of queueing on the same ones
+    (SQLite, one writer at a time, compiles it away). The outer WHERE repeats the lease test, so of two
     workers that picked the same row only one gets it (PostgreSQL re-checks it after the row lock).
     """
     earlier = table.alias("earlier")
     first_of_chat = ~exists().where(earlier.c.platform == table.c.platform, earlier.c.chat_id == table.c.chat_id,
                                     earlier.c.status == waiting, earlier.c.id < table.c.id)
     free = or_(table.c.lease_until.is_(None), table.c.lease_until < bindparam("now"))
+    # MATERIALIZED: PostgreSQL would otherwise re-run the locking subquery for each row it joins, and every
+    # re-run skips the rows already taken and hands out new ones, far past the limit.
     candidates = (select(table.c.id).where(table.c.status == waiting, first_of_chat, free, *due)
-                  .order_by(table.c.id).limit(bindparam("limit", type_=Integer)))
-    return (update(table).where(table.c.id.in_(candidates), table.c.status == waiting, free)
+                  .order_by(table.c.id).limit(bindparam("limit", type_=Integer))
+                  .with_for_update(skip_locked=True)
+                  .cte("candidates").prefix_with("MATERIALIZED", dialect="postgresql"))
+    return (update(table).where(table.c.id.in_(select(candidates.c.id)), table.c.status == waiting, free)
             .values(lease_until=bindparam("until"), attempts=table.c.attempts + 1)
             .returning(*table.c))
 

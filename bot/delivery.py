@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 
-from bot import handoff, outbox, tokens
+from bot import handoff, logs, outbox, tokens
 from bot.platforms.base import Platform, Sent, SendError
 from bot.runtime import Runtime
 from bot.tables import OutboxMessage, aware
@@ -48,6 +49,7 @@ class Sender:
         self._refresh_lock = asyncio.Lock()
         self._tokens: dict[str, str] = {}
         self._running: set[asyncio.Task] = set()
+        self._sending: set[int | None] = set()  # outbox ids being sent by this process
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a send cut off by the stop is resumed after its lease."""
@@ -70,9 +72,14 @@ class Sender:
             return 0
         rows = await asyncio.to_thread(self._claim, free)
         for row in rows:
-            task = asyncio.create_task(self.deliver(row))
+            if row.id in self._sending:  # our own send of it is still under way: its lease ran out meanwhile
+                continue
+            self._sending.add(row.id)
+            with logs.handling(f"outbox:{row.id}"):  # the task keeps this id for its log lines
+                task = asyncio.create_task(self.deliver(row))
             self._running.add(task)
             task.add_done_callback(self._done)
+            task.add_done_callback(lambda _, sent=row.id: self._sending.discard(sent))
         return len(rows)
 
     async def drain(self) -> None:
@@ -92,17 +99,34 @@ class Sender:
     async def deliver(self, row: OutboxMessage) -> None:
         platform = self.platforms.get(row.platform)
         if platform is None:
-            await asyncio.to_thread(self._failed, row, f"nền tảng {row.platform} chưa được cấu hình")
+            await asyncio.to_thread(self._failed, row, f"nền tảng {row.platform} chưa được cấu hình", "unconfigured")
             return
+        if not self._lease_lasts(row):
+            # This process fell behind: another worker may take the row over during the send and send it too.
+            log.warning("outbox %s: too little of the lease left to send, left for the next claim", row.id)
+            return
+        started = time.perf_counter()
         try:
             sent = await self._send(platform, row)
         except SendError as error:
+            self._timed(row, started, "error")
             await asyncio.to_thread(self._after_error, row, error)
         except Exception as error:  # an adapter bug must not lose the reply: retry it like a timeout
             log.exception("outbox %s: unexpected send error", row.id)
             await asyncio.to_thread(self._after_error, row, SendError(repr(error), transient=True))
         else:
+            self._timed(row, started, "ok")
             await asyncio.to_thread(self._sent, row, sent)
+
+    def _timed(self, row: OutboxMessage, started: float, result: str) -> None:
+        self.rt.metrics.send_latency.labels(row.platform, result).observe(time.perf_counter() - started)
+
+    def _lease_lasts(self, row: OutboxMessage) -> bool:
+        """Whether the lease outlasts a send that runs into its timeout (at most half the lease, so a short
+        lease still lets sends through)."""
+        s = self.rt.settings
+        margin = timedelta(seconds=min(s.send_timeout_seconds, s.lease_seconds / 2))
+        return row.lease_until is None or utcnow() + margin < aware(row.lease_until)
 
     async def _send(self, platform: Platform, row: OutboxMessage) -> Sent:
         out = outbox.to_message(row)
@@ -130,17 +154,20 @@ class Sender:
             return tokens.current(s, name, *self._seeds[name])
 
     async def _refresh(self, platform: Platform, failed_token: str | None) -> str:
-        """One refresh at a time; a token someone else already renewed is simply used."""
+        """One refresh at a time across processes (the token row stays locked meanwhile): Zalo's refresh
+        token works once, so a second refresh with it would fail. A token renewed meanwhile is simply used."""
         async with self._refresh_lock:
-            row = await asyncio.to_thread(self._stored_token, platform.name)
-            if row is None or not row.refresh_token:
-                raise SendError("chưa có refresh token để làm mới access token", transient=True, token_expired=True)
-            if row.access_token != failed_token:  # renewed meanwhile, here or by another process
-                self._tokens[platform.name] = row.access_token
-                return row.access_token
-            grant = await platform.refresh(self.client, row.refresh_token)
+            await asyncio.to_thread(self._stored_token, platform.name)  # seeds the row on first use
             with self.rt.session() as s:
-                if not tokens.store_grant(s, row, grant, utcnow()):
+                row = await asyncio.to_thread(tokens.locked, s, platform.name)
+                if row is None or not row.refresh_token:
+                    raise SendError("chưa có refresh token để làm mới access token", transient=True,
+                                    token_expired=True)
+                if row.access_token != failed_token:  # renewed meanwhile, here or by another process
+                    self._tokens[platform.name] = row.access_token
+                    return row.access_token
+                grant = await platform.refresh(self.client, row.refresh_token)
+                if not await asyncio.to_thread(tokens.store_grant, s, row, grant, utcnow()):
                     log.warning("%s token was refreshed elsewhere at the same time", platform.name)
             self._tokens[platform.name] = grant.access_token
             self.rt.metrics.token_refreshes.labels(platform.name).inc()
@@ -157,7 +184,7 @@ class Sender:
 
     def _after_error(self, row: OutboxMessage, error: SendError) -> None:
         if not error.transient or row.attempts >= self.backoff.max_attempts:
-            self._failed(row, error.reason)
+            self._failed(row, error.reason, "refused" if not error.transient else "gave_up")
             return
         wait = self.backoff.delay(row.attempts, error.retry_after)
         log.info("outbox %s: %s; retry %d in %.1fs", row.id, error.reason, row.attempts, wait)
@@ -166,9 +193,9 @@ class Sender:
             outbox.retry_later(s, row, utcnow() + timedelta(seconds=wait), error.reason)
             s.commit()
 
-    def _failed(self, row: OutboxMessage, reason: str) -> None:
+    def _failed(self, row: OutboxMessage, reason: str, kind: str) -> None:
         log.warning("outbox %s to %s:%s failed for good: %s", row.id, row.platform, row.chat_id, reason)
-        self.rt.metrics.failed.labels(row.platform).inc()
+        self.rt.metrics.failed.labels(row.platform, kind).inc()
         with self.rt.session() as s:
             outbox.mark_failed(s, row, reason)
             if row.purpose == "notify":
@@ -181,7 +208,8 @@ class Sender:
 def _reason(error: SendError) -> str:
     if error.token_expired:
         return "token"
-    if error.retry_after is not None or str(error.code) in {"429", "613"}:
+    # HTTP 429, Zalo OA -32, Graph 613 and 32 (page request limit) all mean: too many requests.
+    if error.retry_after is not None or str(error.code) in {"429", "-32", "613", "32"}:
         return "rate_limit"
     return "transient"
 

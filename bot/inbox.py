@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import cache
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -69,18 +70,25 @@ def _claim_statement():
     return claims.claim_statement(InboxMessage.__table__, "new")
 
 
-def finish(session: Session, row: InboxMessage, now: datetime) -> None:
-    """Mark a row done; the stored transcript keeps no personal numbers from here on."""
-    row.status = "done"
-    row.processed_at = now
-    row.lease_until = None
-    row.text = mask(row.text)
-    session.add(row)
+def finish(session: Session, row: InboxMessage, now: datetime, decision: str | None = None,
+           faq_id: str | None = None) -> bool:
+    """Mark a claimed row done; False if another worker took it over after the lease (then roll back)."""
+    return _close(session, row, status="done", processed_at=now, decision=decision, faq_id=faq_id)
 
 
-def give_up(session: Session, row: InboxMessage, now: datetime, error: str) -> None:
-    row.status = "failed"
-    row.error = error[:1000]
-    row.processed_at = now
-    row.text = mask(row.text)
-    session.add(row)
+def give_up(session: Session, row: InboxMessage, now: datetime, error: str) -> bool:
+    return _close(session, row, status="failed", error=error[:1000], processed_at=now)
+
+
+def _close(session: Session, row: InboxMessage, **values: object) -> bool:
+    """Close the row only under the claim that `row` came from: the claim counted `attempts` up, so a
+    takeover changes it. The stored transcript keeps no personal numbers from here on."""
+    values.update(lease_until=None, text=mask(row.text))
+    table = InboxMessage.__table__
+    closed = session.connection().execute(
+        update(table).where(table.c.id == row.id, table.c.status == "new", table.c.attempts == row.attempts)
+        .values(**values)
+    ).rowcount
+    for name, value in values.items():
+        setattr(row, name, value)
+    return closed == 1

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot import handoff
@@ -25,28 +26,37 @@ def in_quiet_hours(now: datetime, settings: Settings) -> bool:
 
 
 def due(session: Session, now: datetime, settings: Settings, question_of: Callable[[str], str]) -> list[OutgoingMessage]:
-    """The reminders to send now; the escalations are updated so none is repeated."""
+    """The reminders to send now; the escalations are updated so none is repeated, even by another worker."""
     if in_quiet_hours(now, settings):
         return []
     step = timedelta(minutes=settings.escalation_remind_minutes)
     out: list[OutgoingMessage] = []
-    for esc in session.exec(select(Escalation).where(Escalation.status == "open")).all():
+    for esc in session.exec(select(Escalation).where(Escalation.status == "open").order_by(Escalation.id)).all():
         team = session.get(Team, esc.team_id) if esc.team_id else None
         waited = now - aware(esc.created_at)
         minutes = int(waited.total_seconds() // 60)
         if waited >= 2 * step and not esc.leader_told:
-            out += handoff.notifications(session, esc, team, question_of, roles=("leader",),
-                                         prefix=LEADER.format(id=esc.id, minutes=minutes))
-            esc.leader_told = True
+            if _note(session, esc, leader_told=True):
+                out += handoff.notifications(session, esc, team, question_of, roles=("leader",),
+                                             prefix=LEADER.format(id=esc.id, minutes=minutes))
         elif _member_reminder_due(esc, now, waited, step, settings):
-            out += handoff.notifications(session, esc, team, question_of,
-                                         prefix=MEMBERS.format(id=esc.id, minutes=minutes))
-            esc.reminders_sent += 1
-            esc.last_reminded_at = now
-        else:
-            continue
-        session.add(esc)
+            if _note(session, esc, reminders_sent=esc.reminders_sent + 1, last_reminded_at=now):
+                out += handoff.notifications(session, esc, team, question_of,
+                                             prefix=MEMBERS.format(id=esc.id, minutes=minutes))
     return [_as_reminder(m) for m in out]
+
+
+def _note(session: Session, esc: Escalation, **values: object) -> bool:
+    """Record a reminder on the escalation as it was read; False if another worker just did (or it was claimed).
+
+    The row stays locked until the caller commits, so a second worker waits here and then finds it changed."""
+    table = Escalation.__table__
+    noted = session.connection().execute(
+        update(table).where(table.c.id == esc.id, table.c.status == "open",
+                            table.c.reminders_sent == esc.reminders_sent, table.c.leader_told == esc.leader_told)
+        .values(**values)
+    ).rowcount
+    return noted == 1
 
 
 def _member_reminder_due(esc: Escalation, now: datetime, waited: timedelta, step: timedelta, settings: Settings) -> bool:

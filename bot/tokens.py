@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.platforms.base import TokenGrant
 from bot.tables import PlatformToken
@@ -23,6 +23,14 @@ def current(session: Session, platform: str, access_token: str | None, refresh_t
             session.rollback()
         row = session.get(PlatformToken, platform)
     return row
+
+
+def locked(session: Session, platform: str) -> PlatformToken | None:
+    """The stored token, its row locked until the session ends (PostgreSQL): one process refreshes at a time,
+    the others wait here and then read the new token. SQLite has no row locks; `store_grant` still guards it."""
+    statement = (select(PlatformToken).where(PlatformToken.platform == platform).with_for_update()
+                 .execution_options(populate_existing=True))
+    return session.exec(statement).first()
 
 
 def store_grant(session: Session, seen: PlatformToken, grant: TokenGrant, now: datetime) -> bool:

@@ -6,51 +6,66 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
 
-from bot import etiquette, inbox, outbox, reminders
+from bot import etiquette, inbox, logs, outbox, reminders, retention
 from bot.delivery import Sender, wait_any
 from bot.engine import Context, Engine
 from bot.platforms.base import Platform
 from bot.runtime import Runtime
 from bot.tables import InboxMessage
+from knowledge.base import KnowledgeBase
 from knowledge.models import utcnow
 
 log = logging.getLogger("troly.worker")
+PURGE_EVERY_SECONDS = 3600.0  # old transcripts go within the hour; a daily retention needs no finer clock
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, engine: Engine) -> None:
+    def __init__(self, runtime: Runtime, engine: Engine, threads: int = 4) -> None:
         self.rt = runtime
         self.engine = engine
         self.wake = asyncio.Event()
+        # Most of a message's time is spent waiting for the database, so a few are processed at once.
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="troly-worker")
 
     def process_inbox(self, limit: int = 50, after_each: Callable[[], None] = lambda: None) -> int:
-        """Process the claimable rows once; returns how many were taken. `after_each` runs after every commit."""
+        """Process the claimable rows once; returns how many were taken. `after_each` runs after every commit.
+
+        A claim holds at most one row per chat, so the rows of a batch can be processed side by side."""
         lease = timedelta(seconds=self.rt.settings.lease_seconds)
         with self.rt.session() as s:
             rows = inbox.claim(s, utcnow(), lease, limit)
-        for row in rows:
-            self._process(row)
+        if not rows:
+            return 0
+        knowledge = self.rt.knowledge()  # one FAQ version check per batch: an edit is followed at the next one
+
+        def one(row: InboxMessage) -> None:
+            with logs.handling(f"inbox:{row.id}"):
+                self._process(row, knowledge)
             after_each()
+
+        list(self._pool.map(one, rows))
         return len(rows)
 
-    def _process(self, claimed: InboxMessage) -> None:
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _process(self, claimed: InboxMessage, knowledge: KnowledgeBase) -> None:
+        """Answer one claimed row; `inbox.finish` refuses it if another worker took it over meanwhile."""
         with self.rt.session() as s:
-            row = s.get(InboxMessage, claimed.id)
             now = utcnow()
-            if row is None or row.status != "new":
+            if claimed.attempts > self.rt.settings.inbox_max_attempts:
+                if inbox.give_up(s, claimed, now, claimed.error or "quá số lần thử"):
+                    s.commit()
+                    self.rt.metrics.processed.labels("failed").inc()
                 return
-            if row.attempts > self.rt.settings.inbox_max_attempts:
-                inbox.give_up(s, row, now, row.error or "quá số lần thử")
-                s.commit()
-                self.rt.metrics.processed.labels("failed").inc()
-                return
-            ctx = Context(s, self.rt.knowledge(s), self.rt.settings, now)
+            ctx = Context(s, knowledge, self.rt.settings, now)
             try:
-                replies = self.engine.process(inbox.to_message(row), ctx)
+                replies = self.engine.process(inbox.to_message(claimed), ctx)
                 replies = etiquette.admit(s, replies, now, self.rt.settings)
             except Exception as error:  # a handler bug: keep the message, retry after the lease, then give up
                 s.rollback()
@@ -59,11 +74,15 @@ class Worker:
                 self.rt.metrics.processed.labels("error").inc()
                 return
             for out in replies:
-                outbox.enqueue(s, out, now, row.id)
-            row.decision, row.faq_id = ctx.decision, ctx.faq_id
-            inbox.finish(s, row, now)
+                outbox.enqueue(s, out, now, claimed.id)
+            if not inbox.finish(s, claimed, now, ctx.decision, ctx.faq_id):
+                # Our lease ran out and another worker took the row over: its answer is the one kept.
+                s.rollback()
+                log.warning("inbox %s: taken over by another worker, my answer is dropped", claimed.id)
+                return
             s.commit()
         self.rt.metrics.processed.labels("replied" if replies else "silent").inc()
+        self.rt.metrics.decisions.labels(ctx.decision or "none").inc()
 
     def send_reminders(self) -> int:
         """Queue the reminders due now (by the runtime's clock); returns how many were queued."""
@@ -76,6 +95,15 @@ class Worker:
             s.commit()
         return len(queued)
 
+    def purge_old(self) -> dict[str, int]:
+        """Delete the transcripts older than the retention (TROLY_RETENTION_DAYS); returns counts by kind."""
+        with self.rt.session() as s:
+            removed = retention.purge(s, self.rt.clock(), self.rt.settings)
+            s.commit()
+        if any(removed.values()):
+            log.info("retention: removed %s", removed)
+        return removed
+
     def _note_error(self, row_id: int | None, error: str) -> None:
         with self.rt.session() as s:
             row = s.get(InboxMessage, row_id)
@@ -85,8 +113,14 @@ class Worker:
                 s.commit()
 
     async def run(self, stop: asyncio.Event, sender: Sender | None = None) -> None:
-        next_reminders = 0.0
+        next_reminders = next_purge = 0.0
         while not stop.is_set():
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                try:
+                    await asyncio.to_thread(self.purge_old)
+                except Exception:
+                    log.exception("worker: retention purge failed")
             if time.monotonic() >= next_reminders:
                 next_reminders = time.monotonic() + self.rt.settings.reminder_check_seconds
                 try:
@@ -130,4 +164,5 @@ class Service:
     async def close(self) -> None:
         self.stop.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(self.worker.close)
         await self.client.aclose()
