@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from admin import statistics
 from admin.auth import Principal, require
+from admin.web import RowNumber
 from bot import handoff, outbox
 from bot.handoff import Refusal
 from bot.runtime import Runtime
@@ -24,7 +25,7 @@ from bot.tables import Escalation, Team, User, aware
 from knowledge import store, suggestions
 from knowledge.base import KnowledgeBase
 from knowledge.models import FaqEntry, FaqSuggestion
-from knowledge.normalize import fold
+from knowledge.normalize import clean, fold
 from knowledge.suggestions import SuggestionError
 from knowledge.transfer import MAX_ANSWER, FaqItem
 
@@ -54,6 +55,11 @@ class AnswerIn(BaseModel):
             raise ValueError(f"câu trả lời dài {len(value)} ký tự, tối đa {MAX_ANSWER}")
         return value
 
+    @field_validator("answer", "faq_id")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _cleaned(value)
+
 
 class AcceptIn(BaseModel):
     """An admin's edits to a suggestion before it goes into the FAQ."""
@@ -62,6 +68,16 @@ class AcceptIn(BaseModel):
     question: str | None = None
     answer: str | None = None
     category: str | None = None
+
+    @field_validator("new_id", "question", "answer", "category")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return _cleaned(value)
+
+
+def _cleaned(value: str | None) -> str | None:
+    """Pydantic lets a lone surrogate or NUL through a plain `str`: no database or JSON response takes them."""
+    return None if value is None else clean(value)
 
 
 def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
@@ -142,7 +158,7 @@ def _faq_routes(api: APIRouter, rt: Runtime) -> None:
 
 
 def _entry(s: Session, faq_id: str) -> FaqEntry:
-    entry = s.get(FaqEntry, faq_id)
+    entry = s.get(FaqEntry, clean(faq_id))  # a NUL in the path would be a database error, not a 404
     if entry is None:
         raise HTTPException(404, f"Không có mục {faq_id}.")
     return entry
@@ -204,12 +220,12 @@ def _escalation_routes(api: APIRouter, rt: Runtime, wake: Callable[[], None]) ->
             return _escalations_json(s, rows, rt.knowledge(s))
 
     @api.get("/escalations/{number}")
-    def get_escalation(number: int, who: Principal = _caller(rt)) -> dict:
+    def get_escalation(number: RowNumber, who: Principal = _caller(rt)) -> dict:
         with rt.session() as s:
             return _escalations_json(s, [_escalation(s, number, who)], rt.knowledge(s))[0]
 
     @api.post("/escalations/{number}/answer")
-    def answer(number: int, body: AnswerIn, who: Principal = _caller(rt)) -> dict:
+    def answer(number: RowNumber, body: AnswerIn, who: Principal = _caller(rt)) -> dict:
         """What `#12 <answer>` or `#12 = faq-id` does in chat: the relay is queued with the answer, then sent."""
         with rt.session() as s:
             esc = _escalation(s, number, who)
@@ -229,7 +245,7 @@ def _escalation_routes(api: APIRouter, rt: Runtime, wake: Callable[[], None]) ->
         return result
 
     @api.post("/escalations/{number}/claim")
-    def claim(number: int, who: Principal = _caller(rt)) -> dict:
+    def claim(number: RowNumber, who: Principal = _caller(rt)) -> dict:
         with rt.session() as s:
             esc = _escalation(s, number, who)
             member = _user(s, who)
@@ -238,7 +254,7 @@ def _escalation_routes(api: APIRouter, rt: Runtime, wake: Callable[[], None]) ->
             return _change(s, rt, esc, lambda: handoff.claim(s, esc, member, rt.clock()))
 
     @api.post("/escalations/{number}/release")
-    def release(number: int, who: Principal = _caller(rt)) -> dict:
+    def release(number: RowNumber, who: Principal = _caller(rt)) -> dict:
         with rt.session() as s:
             esc = _escalation(s, number, who)
             # A token stands in as a person without an id: a leader's or admin's token may give back any claim.
@@ -267,7 +283,7 @@ def _escalation(s: Session, number: int, who: Principal) -> Escalation:
 
 
 def _visible_team(s: Session, who: Principal, name: str) -> int:
-    team = s.exec(select(Team).where(Team.name == name.strip())).first()
+    team = s.exec(select(Team).where(Team.name == clean(name).strip())).first()  # NUL: a 404, not a 500
     if team is None:
         raise HTTPException(404, f"Không có tổ \"{name}\".")
     if not who.can_see_team(team.id):
@@ -331,7 +347,7 @@ def _suggestion_routes(api: APIRouter, rt: Runtime) -> None:
             return [_suggestion_json(row) for row in suggestions.pending(s)]
 
     @api.post("/suggestions/{number}/accept")
-    def accept(number: int, body: AcceptIn | None = None, who: Principal = _caller(rt, "admin")) -> dict:
+    def accept(number: RowNumber, body: AcceptIn | None = None, who: Principal = _caller(rt, "admin")) -> dict:
         edits = (body or AcceptIn()).model_dump(exclude_none=True)
         with rt.session() as s:
             _suggestion(s, number)
@@ -346,7 +362,7 @@ def _suggestion_routes(api: APIRouter, rt: Runtime) -> None:
                     "entry": _entry_json(s.get(FaqEntry, faq_id))}
 
     @api.post("/suggestions/{number}/reject")
-    def reject(number: int, who: Principal = _caller(rt, "admin")) -> dict:
+    def reject(number: RowNumber, who: Principal = _caller(rt, "admin")) -> dict:
         with rt.session() as s:
             _suggestion(s, number)
             try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
@@ -31,6 +34,14 @@ def mount(app: FastAPI, rt: Runtime, wake: Callable[[], None]) -> None:
         if request.url.path.startswith("/admin"):
             return render(request, "refused.html", principal(rt, request), status_code=403, detail=detail)
         return JSONResponse({"detail": detail}, status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own 422 without the echoed input, and in ASCII: a JSON body may carry NaN or a lone
+        # surrogate ("\\ud800") that a JSON response cannot render, which turned bad input into a 500.
+        errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
+        body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(401)
     async def login_first(request: Request, exc) -> Response:

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from admin import auth, console_pages
 from admin.auth import Principal
-from admin.web import render
+from admin.web import PathText, render
 from bot.runtime import Runtime
 from bot.tables import aware
 from knowledge import store
@@ -414,7 +414,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return RedirectResponse("/admin/lexicon?msg=lexicon-deleted", status_code=303)
 
     @api.get("/admin/faq/{faq_id}")
-    def edit_form(request: Request, faq_id: str, msg: str = "") -> Response:
+    def edit_form(request: Request, faq_id: PathText, msg: str = "") -> Response:
         who = auth.require(rt, request, "admin")
         with rt.session() as s:
             entry = s.get(FaqEntry, faq_id)
@@ -425,7 +425,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return edit_page(request, who, form, new=False, notice=NOTICES.get(msg), entry=entry)
 
     @api.post("/admin/faq/{faq_id}")
-    def save(request: Request, faq_id: str, form: Annotated[EntryForm, Form()]) -> Response:
+    def save(request: Request, faq_id: PathText, form: Annotated[EntryForm, Form()]) -> Response:
         who = auth.require_form(rt, request, form.csrf, "admin")
         with rt.session() as s:
             entry = s.get(FaqEntry, faq_id)
@@ -444,7 +444,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return RedirectResponse(f"/admin/faq/{faq_id}?msg={'saved' if changed else 'unchanged'}", status_code=303)
 
     @api.post("/admin/faq/{faq_id}/deactivate")
-    def deactivate(request: Request, faq_id: str, csrf: str = Form("")) -> Response:
+    def deactivate(request: Request, faq_id: PathText, csrf: str = Form("")) -> Response:
         who = auth.require_form(rt, request, csrf, "admin")
         with rt.session() as s:
             if s.get(FaqEntry, faq_id) is None:
@@ -454,7 +454,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return RedirectResponse(f"/admin/faq/{faq_id}?msg=deactivated", status_code=303)
 
     @api.get("/admin/faq/{faq_id}/history")
-    def history(request: Request, faq_id: str, msg: str = "") -> Response:
+    def history(request: Request, faq_id: PathText, msg: str = "") -> Response:
         who = auth.require(rt, request, "admin")
         with rt.session() as s:
             entry = s.get(FaqEntry, faq_id)
@@ -465,7 +465,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
                       notice=NOTICES.get(msg))
 
     @api.post("/admin/faq/{faq_id}/restore")
-    def restore(request: Request, faq_id: str, csrf: str = Form(""), revision: int = Form(0)) -> Response:
+    def restore(request: Request, faq_id: PathText, csrf: str = Form(""), revision: int = Form(0)) -> Response:
         who = auth.require_form(rt, request, csrf, "admin")
         with rt.session() as s:
             old = s.get(FaqRevision, revision)

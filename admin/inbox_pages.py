@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from admin import auth
 from admin.auth import Principal
-from admin.web import render
+from admin.web import PathText, RowNumber, render
 from bot import handoff, outbox
 from bot.handoff import Refusal
 from bot.messages import ChatKind, OutgoingMessage
@@ -80,7 +80,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
                       teams=teams, team=chosen, shown=ANSWERED_SHOWN)
 
     @api.get("/admin/inbox/entries/{faq_id}")
-    def entry_preview(request: Request, faq_id: str) -> Response:
+    def entry_preview(request: Request, faq_id: PathText) -> Response:
         """The answer an entry would relay, for the preview next to the "use an entry" choice."""
         auth.require(rt, request, "member")
         kb = rt.knowledge()
@@ -89,12 +89,12 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return JSONResponse({"id": faq_id, "question": kb.question(faq_id), "answer": kb.answer_for(faq_id)})
 
     @api.get("/admin/inbox/{number}")
-    def detail(request: Request, number: int, done: str = "") -> Response:
+    def detail(request: Request, number: RowNumber, done: str = "") -> Response:
         who = auth.require(rt, request, "member")
         return _detail(rt, request, who, number, notice=DONE.get(done))
 
     @api.post("/admin/inbox/{number}/claim")
-    def claim(request: Request, number: int, csrf: str = Form("")) -> Response:
+    def claim(request: Request, number: RowNumber, csrf: str = Form("")) -> Response:
         def step(s: Session, esc: Escalation, member: User, now: datetime) -> list[OutgoingMessage]:
             handoff.claim(s, esc, member, now)
             return []
@@ -102,7 +102,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return _act(rt, wake, request, number, csrf, step, "claimed")
 
     @api.post("/admin/inbox/{number}/release")
-    def release(request: Request, number: int, csrf: str = Form("")) -> Response:
+    def release(request: Request, number: RowNumber, csrf: str = Form("")) -> Response:
         def step(s: Session, esc: Escalation, member: User, now: datetime) -> list[OutgoingMessage]:
             handoff.release(s, esc, member)
             return []
@@ -110,7 +110,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return _act(rt, wake, request, number, csrf, step, "released")
 
     @api.post("/admin/inbox/{number}/answer")
-    def answer(request: Request, number: int, csrf: str = Form(""), text: str = Form("")) -> Response:
+    def answer(request: Request, number: RowNumber, csrf: str = Form(""), text: str = Form("")) -> Response:
         def step(s: Session, esc: Escalation, member: User, now: datetime) -> list[OutgoingMessage]:
             if not text.strip():
                 raise Refusal("Anh/chị hãy viết câu trả lời trước khi gửi ạ.")
@@ -119,7 +119,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return _act(rt, wake, request, number, csrf, step, "answered", draft=text)
 
     @api.post("/admin/inbox/{number}/link")
-    def link(request: Request, number: int, csrf: str = Form(""), faq_id: str = Form("")) -> Response:
+    def link(request: Request, number: RowNumber, csrf: str = Form(""), faq_id: str = Form("")) -> Response:
         def step(s: Session, esc: Escalation, member: User, now: datetime) -> list[OutgoingMessage]:
             kb = rt.knowledge(s)
             if faq_id not in kb.entries:  # the same check and text as the chat command `#12 = <id>`
@@ -136,7 +136,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return _suggestions_page(rt, request, who, notice=notice)
 
     @api.post("/admin/suggestions/{number}/accept")
-    def accept(request: Request, number: int, csrf: str = Form(""), new_id: str = Form(""),
+    def accept(request: Request, number: RowNumber, csrf: str = Form(""), new_id: str = Form(""),
                question: str = Form(""), answer: str = Form(""), category: str = Form("")) -> Response:
         who = auth.require_form(rt, request, csrf, "admin")
         draft = {"new_id": new_id.strip(), "question": question.strip(), "answer": answer.strip(),
@@ -149,7 +149,7 @@ def router(rt: Runtime, wake: Callable[[], None]) -> APIRouter:
         return RedirectResponse(f"/admin/suggestions?accepted={faq_id}", status_code=303)
 
     @api.post("/admin/suggestions/{number}/reject")
-    def reject(request: Request, number: int, csrf: str = Form("")) -> Response:
+    def reject(request: Request, number: RowNumber, csrf: str = Form("")) -> Response:
         who = auth.require_form(rt, request, csrf, "admin")
         with rt.session() as s:
             try:

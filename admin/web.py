@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as FilePath
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from admin.auth import Principal
+from pydantic import AfterValidator
 
-HERE = Path(__file__).parent
+from admin.auth import Principal
+from knowledge.normalize import clean
+
+HERE = FilePath(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape is on for .html
+
+# Row ids are 32-bit integers in PostgreSQL: a larger number in a path would overflow the database (a 500).
+RowNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# A NUL or a lone surrogate in a path would be a database error, not a 404.
+PathText = Annotated[str, AfterValidator(clean)]
 
 SECURITY_HEADERS = {
     # No inline scripts or styles anywhere: every page loads /admin/static/*.js and *.css.

@@ -38,11 +38,11 @@ MAX_CHARS = 2000
 BODY_LIMIT = 32_000  # 2,000 characters as JSON escapes (\uXXXX) are 12 kB at most
 PER_MINUTE = 20
 HISTORY = 50  # a fresh tab shows this many earlier replies at most
-MAX_ID = 2**63 - 1  # the database's integer range: a larger `after` is refused, not a 500
+MAX_ID = 2**31 - 1  # PostgreSQL's integer range (ids are INTEGER): a larger `after` is refused, not a 500
 SENDER_NAME = "Khách trang web"
 EXAMPLES = ("Quên mật khẩu VNeID thì làm sao?", "Làm căn cước cho con cần những gì?",
             "Chuyển khoản nhầm thì phải làm gì?")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and lone surrogates: no UTF-8 for them
 
 EMPTY = "Tin nhắn đang trống, hãy nhập câu hỏi."
 TOO_LONG = "Tin nhắn dài quá 2.000 ký tự, hãy viết ngắn lại."

@@ -16,16 +16,20 @@ MARKED_VOWELS = set("ăâêôơư")
 PLAIN_VOWELS = set("aeiouy")
 VOWELS = MARKED_VOWELS | PLAIN_VOWELS
 MAX_TEXT = 4000
+UNPRINTED = ("Cc", "Cf", "Cs", "Zl", "Zp")  # control, format, surrogate, line and paragraph separators
 WORD_CACHE = 1 << 15  # distinct words remembered per cached function: an FAQ uses a few thousand
 # Letters and digits apart ("muc2" -> "muc", "2"), but amounts stay whole ("50k", "2tr").
 WORD = re.compile(r"\d+(?:k|tr)\b|[^\W\d_]+|\d+", re.UNICODE)
 
 
 def clean(text: str) -> str:
-    """NFC, line breaks kept as "\n", other control and format characters turned into spaces."""
+    """NFC, line breaks kept as "\n", other control and format characters and lone surrogates turned into spaces.
+
+    A lone surrogate (JSON's "\\ud800") is no UTF-8 character: no database or response could hold it.
+    """
     text = unicodedata.normalize("NFC", text[: MAX_TEXT * 2].replace("\r\n", "\n").replace("\r", "\n"))
-    if not text.isprintable():  # printable text has no Cc, Cf, Zl or Zp character: skip the slow scan
-        chars = [c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else " " for c in text]
+    if not text.isprintable():  # printable text has no Cc, Cf, Cs, Zl or Zp character: skip the slow scan
+        chars = [c if c == "\n" or unicodedata.category(c) not in UNPRINTED else " " for c in text]
         text = "".join(chars)
     return text[:MAX_TEXT]
 

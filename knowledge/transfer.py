@@ -75,7 +75,8 @@ class FaqItem(BaseModel):
     @field_validator("source_url", mode="before")
     @classmethod
     def _empty_none(cls, value: object) -> object:
-        return None if value is None or str(value).strip() == "" else str(value).strip()
+        text = "" if value is None else clean(str(value)).strip()  # no NUL: PostgreSQL refuses it
+        return text or None
 
     @field_validator("reviewed_at", mode="before")
     @classmethod

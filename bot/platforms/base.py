@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -83,6 +84,8 @@ class Platform(Protocol):
 # Helpers the adapters share: one place that turns HTTP outcomes into SendErrors and
 # payload values into our ids, so every platform classifies failures the same way.
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 # How the adapters' error tables classify a platform's error code.
 TOKEN, TRANSIENT, PERMANENT = "token", "transient", "permanent"
 
@@ -153,7 +156,7 @@ def as_id(value: object) -> str | None:
         return None
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and (value := storable(value)).strip():
         return value
     return None
 
@@ -181,4 +184,11 @@ def as_list(value: object) -> list:
 
 
 def as_text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    return storable(value) if isinstance(value, str) else ""
+
+
+def storable(text: str) -> str:
+    """The text without what a database refuses: NUL (PostgreSQL) and lone surrogates (JSON's "\\ud800", not UTF-8)."""
+    if text.isprintable():  # nearly every id and text: NUL and surrogates are not printable
+        return text
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))

@@ -15,9 +15,11 @@ from sqlmodel import select
 
 from admin import api
 from bot import handoff, people
+from bot.settings import Settings
 from bot.tables import Escalation, OutboxMessage, Team
 from knowledge.models import FaqEntry, FaqRevision, FaqSuggestion
 from knowledge.transfer import MAX_ANSWER
+from main import create_app
 
 NEW_ENTRY = {"id": "nha-van-hoa-gio-mo-cua", "category": "khac", "question": "Nhà văn hóa thôn mở cửa mấy giờ?",
              "alternates": ["giờ mở cửa nhà văn hóa thôn"], "answer": "Dạ, nhà văn hóa mở cửa từ 7 giờ đến 21 giờ ạ.",
@@ -366,3 +368,47 @@ def test_statistics_for_leaders_own_team_and_admins(web_app, anonymous, as_admin
 def test_json_errors_not_redirects_for_anonymous_callers(anonymous, path):
     response = anonymous.get(path, follow_redirects=False)
     assert response.status_code == 401 and response.json()["detail"] == "Cần đăng nhập."
+
+
+# Odd input: found by tests/test_schema_fuzz.py ---------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["2147483648", "9223372036854775808", "0"])
+def test_a_number_outside_the_databases_ids_is_refused_not_a_500(as_admin, number):
+    # PostgreSQL's ids are 32-bit and SQLite's 64-bit: past them the driver raised an overflow.
+    assert as_admin.get(f"/api/escalations/{number}").status_code == 422
+    assert as_admin.post(f"/api/suggestions/{number}/reject").status_code == 422
+
+
+def test_a_lone_surrogate_in_a_json_body_is_refused_in_ascii_not_a_500(as_member):
+    # JSON may escape half of a UTF-16 pair ("\ud800"); echoed in FastAPI's 422, it could not be encoded.
+    response = as_member.post("/api/ask", content=b'{"text": "qu\\ud800n m\\u1eadt kh\\u1ea9u"}',
+                              headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.content.isascii() and response.json()["detail"][0]["loc"] == ["body", "text"]
+
+
+def test_an_answer_with_nul_or_a_lone_surrogate_is_relayed_cleaned(web_app, as_member):
+    number = escalate(web_app)
+    body = b'{"answer": "D\\u1ea1 b\\u00e1c mang s\\u1ed5 \\u0000\\u0111\\u1ecf \\ud800 ra x\\u00e3"}'
+    response = as_member.post(f"/api/escalations/{number}/answer", content=body,
+                              headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.json()["answer"] == "Dạ bác mang sổ  đỏ   ra xã"
+    unknown = as_member.post(f"/api/escalations/{number}/answer", content=b'{"faq_id": "\\ud800"}',
+                             headers={"Content-Type": "application/json"})
+    assert unknown.status_code == 422 and "Không có mục" in unknown.json()["detail"]
+
+
+def test_nul_in_a_team_or_entry_name_is_a_404_on_postgresql(postgres_url):
+    # PostgreSQL refuses NUL in a text parameter: the lookup raised instead of finding nothing.
+    app = create_app(Settings(database_url=postgres_url, _env_file=None, seed_admin=False, worker_in_serve=False))
+    try:
+        headers = token(app, "nul", "admin")
+        client = TestClient(app)
+        assert client.get("/api/stats?team=%00", headers=headers).status_code == 404
+        assert client.get("/api/escalations?team=Th%00n", headers=headers).status_code == 404
+        assert client.get("/api/faq/vneid%00", headers=headers).status_code == 404
+        assert client.delete("/api/faq/%00", headers=headers).status_code == 404
+    finally:
+        app.state.runtime.engine.dispose()

@@ -361,3 +361,8 @@ def test_an_xss_payload_is_shown_as_text_everywhere(as_admin):
     for page in pages:
         assert payload not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0] and "&lt;img src=x onerror=alert(1)&gt;" in pages[1]
+
+
+@pytest.mark.parametrize("path", ["/admin/faq/%00", "/admin/faq/a%00/history", "/admin/inbox/entries/%00"])
+def test_an_id_with_a_nul_is_simply_not_found(as_admin, path):
+    assert as_admin.get(path).status_code == 404

@@ -385,3 +385,9 @@ def test_without_the_statistics_module_the_page_says_there_are_no_figures_yet(as
     monkeypatch.delattr(admin, "statistics", raising=False)
     page = as_leader.get("/admin/stats")
     assert page.status_code == 200 and "Chưa có số liệu" in page.text and "<svg" not in page.text
+
+
+@pytest.mark.parametrize("path", ["/admin/inbox/9223372036854775808", "/admin/inbox/2147483648",
+                                  "/admin/inbox/0"])
+def test_a_number_no_question_can_have_is_refused_not_an_error(as_admin, path):
+    assert as_admin.get(path).status_code == 422

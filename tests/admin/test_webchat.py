@@ -234,6 +234,18 @@ def test_a_message_of_exactly_the_limit_is_accepted_and_control_characters_dropp
     assert row.text == "a" * 2000
 
 
+def test_a_lone_surrogate_is_dropped_like_a_control_character(browser, app):
+    # JSON may escape half of a UTF-16 pair ("\ud800"); no database could store it, so it was a 500.
+    body = b'{"text": "qu\\u00ean m\\ud800\\u1eadt kh\\u1ea9u"}'
+    accepted(browser._use().post("/webchat/messages", content=body, headers={"Content-Type": "application/json"}))
+    [row] = inbox_rows(app)
+    assert row.text == "quên mật khẩu"
+
+
+def test_a_cursor_past_postgresqls_integers_is_refused(browser):
+    assert browser._use().get(f"/webchat/messages?after={2**31}").status_code == 422
+
+
 def test_malformed_bodies_are_refused_not_crashed(browser):
     client = browser._use()
     for body in (b"{", b"[]", b'{"text": 5}', b'{"text": "x", "group": "yes"}'):

@@ -315,3 +315,12 @@ def test_csv_from_excel_with_semicolons_is_read():
     data = "\ufeffid;question;alternates;answer\r\nmot;Câu hỏi?;a|b;Dạ, trả lời.\r\n".encode("utf-8")
     item = read_items(data, ".csv")[0]
     assert (item.id, item.alternates, item.answer) == ("mot", ["a", "b"], "Dạ, trả lời.")
+
+
+def test_text_fields_and_the_source_lose_nul_and_lone_surrogates():
+    # PostgreSQL refuses NUL in text and no database encodes a lone surrogate (JSON's "\ud800").
+    item = FaqItem(id="x", question="Giờ m\x00ở cửa\ud800?", answer="Dạ\x00, 7 giờ.", alternates=["a\udfffb"],
+                   source_url="https://xa.gov.vn/\x00lich\ud800")
+    assert (item.question, item.answer, item.alternates) == ("Giờ m ở cửa ?", "Dạ , 7 giờ.", ["a b"])
+    assert item.source_url == "https://xa.gov.vn/ lich"
+    assert FaqItem(id="x", question="q", answer="a", source_url="\x00 ").source_url is None
