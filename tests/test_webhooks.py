@@ -256,6 +256,9 @@ def test_a_permanently_refused_reply_is_kept_with_its_error(client, fake, app):
     [row] = rows(app, OutboxMessage)
     assert "-230" in row.last_error or "interacted" in row.last_error
     assert fake.delivered == []
+    text = client.get("/metrics").text
+    assert 'troly_outbox_failed_total{platform="zalo",reason="refused"} 1.0' in text
+    assert 'troly_send_seconds_count{platform="zalo",result="error"} 1.0' in text
 
 
 def test_work_left_by_a_killed_process_is_finished_on_start(live_settings, fake):
@@ -280,6 +283,7 @@ def test_metrics_count_webhooks_and_deliveries(client, fake):
     text = client.get("/metrics").text
     assert 'troly_webhook_requests_total{platform="zalo",status="200"} 1.0' in text
     assert 'troly_outbox_sent_total{platform="zalo"} 1.0' in text
+    assert 'troly_send_seconds_count{platform="zalo",result="ok"} 1.0' in text
 
 
 def test_counts_in_the_database_match_after_a_burst(client, fake, app):
