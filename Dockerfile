@@ -7,7 +7,7 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY knowledge ./knowledge
 COPY admin ./admin
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".[postgres]" \
     && useradd --create-home --uid 10001 troly \
     && mkdir -p /data && chown troly /data
 USER troly
