@@ -13,7 +13,9 @@ class Thresholds:
     """Calibrated on `../shared/eval/dev.jsonl` and `bench/data/messy.jsonl` with `troly eval`."""
 
     answer: float = 0.51  # private chat: confident enough to answer
-    gap: float = 0.1  # ... and this far ahead of the next entry
+    gap: float = 0.06  # ... and this far ahead of the next entry
+    short_gap: float = 0.1  # a message of a word or two says less, so it needs a clearer lead
+    short_words: int = 2
     suggest: float = 0.3  # private chat: worth offering as a numbered choice
     group_answer: float = 0.55
     group_gap: float = 0.1
@@ -58,6 +60,8 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
             return Decision("ignore", None, score)
         return Decision("smalltalk", None, score)
     answer_at, gap, suggest_at = (t.group_answer, t.group_gap, t.group_suggest) if strict else (t.answer, t.gap, t.suggest)
+    if len(result.normalized.folded) <= t.short_words:
+        gap = max(gap, t.short_gap)
     # A short message that strongly matches is a question in keyword form ("le phi lam can cuoc").
     asks = reading.question or (len(result.normalized.folded) <= t.keyword_words and score >= t.group_statement)
     if strict and not asks:
