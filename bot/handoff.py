@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from bot.messages import ChatKind, IncomingMessage, OutgoingMessage
@@ -205,6 +206,14 @@ def open_for(session: Session, member: User) -> list[Escalation]:
 
 
 def open_in_private_chat(session: Session, platform: str, chat_id: str, asker_id: str) -> Escalation | None:
-    return session.exec(select(Escalation).where(
-        Escalation.platform == platform, Escalation.chat_id == chat_id, Escalation.asker_id == asker_id,
-        Escalation.chat_kind == ChatKind.PRIVATE.value, Escalation.status.in_(OPEN)).order_by(Escalation.id.desc())).first()
+    found = session.exec(_open_in_private_chat(), params={"platform": platform, "chat_id": chat_id, "asker": asker_id})
+    return found.first()
+
+
+@cache
+def _open_in_private_chat():
+    """Built once: every private message asks it."""
+    return select(Escalation).where(
+        Escalation.platform == bindparam("platform"), Escalation.chat_id == bindparam("chat_id"),
+        Escalation.asker_id == bindparam("asker"), Escalation.chat_kind == ChatKind.PRIVATE.value,
+        Escalation.status.in_(OPEN)).order_by(Escalation.id.desc()).limit(1)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from functools import cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -73,22 +73,29 @@ def _claim_statement():
 def finish(session: Session, row: InboxMessage, now: datetime, decision: str | None = None,
            faq_id: str | None = None) -> bool:
     """Mark a claimed row done; False if another worker took it over after the lease (then roll back)."""
-    return _close(session, row, status="done", processed_at=now, decision=decision, faq_id=faq_id)
+    return _close(session, row, status="done", processed_at=now, decision=decision, faq_id=faq_id, error=row.error)
 
 
 def give_up(session: Session, row: InboxMessage, now: datetime, error: str) -> bool:
-    return _close(session, row, status="failed", error=error[:1000], processed_at=now)
+    return _close(session, row, status="failed", processed_at=now, decision=None, faq_id=None, error=error[:1000])
 
 
 def _close(session: Session, row: InboxMessage, **values: object) -> bool:
     """Close the row only under the claim that `row` came from: the claim counted `attempts` up, so a
     takeover changes it. The stored transcript keeps no personal numbers from here on."""
     values.update(lease_until=None, text=mask(row.text))
-    table = InboxMessage.__table__
-    closed = session.connection().execute(
-        update(table).where(table.c.id == row.id, table.c.status == "new", table.c.attempts == row.attempts)
-        .values(**values)
-    ).rowcount
+    closed = session.connection().execute(_close_statement(), {"row_id": row.id, "claimed": row.attempts,
+                                                                **values}).rowcount
     for name, value in values.items():
         setattr(row, name, value)
     return closed == 1
+
+
+@cache
+def _close_statement():
+    """Built once: every processed message runs it."""
+    table = InboxMessage.__table__
+    columns = ("status", "processed_at", "decision", "faq_id", "error", "lease_until", "text")
+    return (update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.status == "new", table.c.attempts == bindparam("claimed"))
+            .values({name: bindparam(name) for name in columns}))

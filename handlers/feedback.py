@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import cache
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
 from bot.engine import Context, reply
@@ -21,10 +23,20 @@ THANKS = "Dạ, cháu cảm ơn bác đã báo lại ạ. Bác cần hỏi thêm
 
 
 def remember_answer(ctx: Context, message: IncomingMessage, faq_id: str) -> None:
-    row = _last(ctx, message) or LastAnswer(platform=message.platform, chat_id=message.chat_id,
-                                            user_id=message.sender_id, faq_id=faq_id, question="")
-    row.faq_id, row.question, row.answered_at = faq_id, mask(message.text), ctx.now
-    ctx.session.add(row)
+    """One upsert per answer (the bot answers many messages; this must stay cheap)."""
+    upsert = _remember(ctx.session.connection().dialect.name)
+    ctx.session.connection().execute(upsert, {"platform": message.platform, "chat_id": message.chat_id,
+                                              "user_id": message.sender_id, "faq_id": faq_id,
+                                              "question": mask(message.text), "answered_at": ctx.now})
+
+
+@cache
+def _remember(dialect: str):
+    table = LastAnswer.__table__
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_update(index_elements=["platform", "chat_id", "user_id"],
+                                        set_={"faq_id": insert.excluded.faq_id, "question": insert.excluded.question,
+                                              "answered_at": insert.excluded.answered_at})
 
 
 def _last(ctx: Context, message: IncomingMessage) -> LastAnswer | None:
