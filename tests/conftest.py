@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import os
-import uuid
+import sys
 
 import pytest
 
 from bot.runtime import Runtime
 from bot.settings import Settings
-
-
-POSTGRES_ADMIN_URL = os.environ.get("TROLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def postgres_available() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2).close()
-        return True
-    except Exception:
-        return False
+from databases import SKIP_REASON, fresh_postgres_database, postgres_available
 
 
 @pytest.fixture
 def postgres_url():
     """A fresh PostgreSQL database for one test, dropped afterwards; the test is skipped without a server."""
     if not postgres_available():
-        pytest.skip("PostgreSQL is not running at 127.0.0.1:5432: PostgreSQL test skipped")
-    import psycopg
-
-    name = f"troly_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pytest.skip(f"{SKIP_REASON}: PostgreSQL test skipped")
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -93,3 +76,22 @@ def cheap_password_hashing(monkeypatch):
     from bot import people
 
     monkeypatch.setattr(people, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def troly(database_url, tmp_path, monkeypatch, capsys):
+    """Run `troly ARGS` in-process on the test database; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("TROLY_DATABASE_URL", database_url)
+    monkeypatch.setenv("TROLY_SEED_ADMIN", "false")  # hashing its password costs 0.2 s per fresh database
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        import main
+
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = main.cli(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

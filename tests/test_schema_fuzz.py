@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from urllib.parse import urlencode
 
@@ -22,6 +21,7 @@ from sqlmodel import func, select
 from bot import people
 from bot.settings import Settings
 from bot.tables import Escalation, InboxMessage, Team
+from databases import SKIP_REASON, fresh_postgres_database, postgres_available
 from deliveries import APP_ID, BOT_SECRET, OA_SECRET, facebook_signature, platform_env, sample
 from knowledge import suggestions
 from main import create_app
@@ -43,20 +43,6 @@ API_OPERATIONS = [
 
 # The app -----------------------------------------------------------------------------------------
 
-# As in tests/conftest.py, whose module name `conftest` is shadowed by tests/browser/conftest.py in a full run.
-POSTGRES_ADMIN_URL = os.environ.get("TROLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def postgres_available() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2).close()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database(request, tmp_path_factory):
     """A database for the module: PostgreSQL refuses text SQLite takes (NUL), so both are fuzzed."""
@@ -64,15 +50,9 @@ def database(request, tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('fuzz')}/t.db"
         return
     if not postgres_available():
-        pytest.skip("PostgreSQL is not running at 127.0.0.1:5432: PostgreSQL fuzzing skipped")
-    import psycopg
-
-    name = f"troly_fuzz_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pytest.skip(f"{SKIP_REASON}: PostgreSQL fuzzing skipped")
+    with fresh_postgres_database("troly_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import main
 from knowledge import store
 from knowledge.transfer import read_file
 
@@ -20,24 +18,6 @@ TROLY = Path(sys.executable).parent / "troly"
 ASK_KEYS = {"decision", "faq_id", "score", "suggestions", "reply"}
 AMBIGUOUS_CANDIDATES = ["the", "mat khau", "lua dao", "cccd", "lam the", "bao hiem", "tai khoan", "dang ky",
                         "chuyen khoan", "dinh danh", "the bhyt", "vneid", "ngan hang", "app"]
-
-
-@pytest.fixture
-def troly(database_url, tmp_path, monkeypatch, capsys):
-    """Run `troly ARGS` in-process on the test database; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("TROLY_DATABASE_URL", database_url)
-    monkeypatch.setenv("TROLY_SEED_ADMIN", "false")  # hashing its password costs 0.2 s per fresh database
-    monkeypatch.chdir(tmp_path)  # no stray .env
-
-    def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        code = main.cli(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def imported_counts(out: str) -> tuple[int, int, int, int]:

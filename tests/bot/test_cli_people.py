@@ -5,25 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-import main
 from bot.db import make_engine
 from bot.people import check_password
 from bot.tables import ChatLink, Team, User
 
 
 @pytest.fixture
-def troly(database_url, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("TROLY_DATABASE_URL", database_url)
+def troly(troly, monkeypatch):
+    """The first admin is created here, with a known password."""
+    monkeypatch.setenv("TROLY_SEED_ADMIN", "true")
     monkeypatch.setenv("TROLY_ADMIN_PASSWORD", "mat-khau-dau-tien")
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main.cli(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return troly
 
 
 def rows(database_url, table) -> list:

@@ -4,7 +4,6 @@ by `troly db` and `/readyz`."""
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -34,23 +33,6 @@ def engine(database_url):
     database = make_engine(database_url)
     yield database
     database.dispose()
-
-
-@pytest.fixture
-def troly(database_url, tmp_path, monkeypatch, capsys):
-    """Run `troly ARGS` in-process on the test database; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("TROLY_DATABASE_URL", database_url)
-    monkeypatch.setenv("TROLY_SEED_ADMIN", "false")
-    monkeypatch.chdir(tmp_path)  # no stray .env
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        capsys.readouterr()
-        code = main.cli(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def tables(database: Engine) -> set[str]:

@@ -7,7 +7,6 @@ import json
 import pytest
 from sqlmodel import select
 
-import main
 from bot import inbox, people, personal_data
 from bot.engine import Engine
 from bot.messages import ChatKind, IncomingMessage
@@ -152,21 +151,6 @@ def test_forgetting_a_team_member_leaves_the_answer_relayed_to_the_villager(vill
     forget(runtime, MINH)
 
     assert any("bộ phận một cửa" in o["text"] for o in exported(runtime, HA)["outbox"])
-
-
-@pytest.fixture
-def troly(database_url, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("TROLY_DATABASE_URL", database_url)
-    monkeypatch.setenv("TROLY_SEED_ADMIN", "false")
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main.cli(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_the_cli_exports_a_person_as_json(village, troly):

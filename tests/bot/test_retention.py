@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
 from sqlmodel import func, select
 
 import main
@@ -124,26 +123,12 @@ def test_the_retention_is_read_from_the_environment(monkeypatch):
     assert Settings(_env_file=None, retention_days=180).retention_days == 180
 
 
-@pytest.fixture
-def troly(database_url, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("TROLY_DATABASE_URL", database_url)
-    monkeypatch.setenv("TROLY_SEED_ADMIN", "false")
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> tuple[int, str]:
-        capsys.readouterr()
-        code = main.cli(list(args))
-        return code, capsys.readouterr().out
-
-    return run
-
-
 def test_the_cli_purges_once_and_prints_the_counts(troly, session, monkeypatch):
     session.add_all([received(60), received(10), sent(60)])
     session.commit()
     monkeypatch.setenv("TROLY_RETENTION_DAYS", "30")
 
-    code, out = troly("retention", "purge")
+    code, out, _ = troly("retention", "purge")
 
     assert code == 0
     assert "30 ngày" in out and "inbox: 1" in out and "outbox: 1" in out and "escalations: 0" in out
