@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,14 +42,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import deliveries as d  # noqa: E402
+from databases import fresh_postgres_database  # noqa: E402
 from fake_platform import FakePlatform  # noqa: E402
 from webhook_speed import Conn, http_post, machine_busy, pct  # noqa: E402
 
-ADMIN_URL = os.environ.get("TROLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 TROLY = str(Path(sys.executable).parent / "troly")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_RATE = 300.0
 TARGET_P99 = 0.5
+TARGET_RSS_MB = 200.0
 
 # Private questions the shipped FAQ answers in one message.
 QUESTIONS = [
@@ -60,22 +61,6 @@ QUESTIONS = [
 
 
 # --- the database and the processes ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fresh_database(admin_url: str = ADMIN_URL, tag: str = "bench") -> Iterator[str]:
-    """A new PostgreSQL database for one run (SQLAlchemy URL), dropped afterwards even if processes hold it."""
-    import psycopg
-
-    name = f"troly_{tag}_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -127,6 +112,15 @@ class Proc:
             return 0.0
         fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def peak_rss_mb(self) -> float:
+        """The process's resident memory high-water mark (VmHWM), read before it is stopped."""
+        if not self.alive():
+            return 0.0
+        for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
 
     def tail(self, lines: int = 20) -> str:
         try:
@@ -444,7 +438,7 @@ async def part_paced(cluster: Cluster, fake: FakePlatform, rate: float, seconds:
 
 async def run(args: argparse.Namespace) -> bool:
     settings = {"worker_poll_seconds": args.poll}
-    with fresh_database() as url, tempfile.TemporaryDirectory() as folder, FakePlatform() as fake:
+    with fresh_postgres_database("troly_bench") as url, tempfile.TemporaryDirectory() as folder, FakePlatform() as fake:
         cluster = Cluster(url, fake.base_url, Path(folder), settings=settings)
         try:
             cluster.start()
@@ -453,6 +447,7 @@ async def run(args: argparse.Namespace) -> bool:
                   f"{cluster.ports}, 2 x troly worker; TROLY_WORKER_POLL_SECONDS={args.poll}; {os.cpu_count()} cores")
             latency, paced_ok = await part_paced(cluster, fake, args.rate, args.paced_seconds)
             rate, flat_ok = await part_flat_out(cluster, fake, args.count)
+            rss = {proc.name: proc.peak_rss_mb() for proc in cluster.procs}
         except Exception:
             for proc in cluster.procs:
                 print(f"\n{proc.name} (alive: {proc.alive()}) log ends with:\n{proc.tail()}")
@@ -465,7 +460,11 @@ async def run(args: argparse.Namespace) -> bool:
     print(f"p99 at {args.rate:g}/s {1000 * p99:.0f} ms (target <= {1000 * TARGET_P99:.0f} ms): "
           f"{'PASS' if p99 <= TARGET_P99 else 'FAIL'}")
     print(f"exactly one reply per message, none lost: {'PASS' if paced_ok and flat_ok else 'FAIL'}")
-    return paced_ok and flat_ok and rate >= TARGET_RATE and p99 <= TARGET_P99
+    peak = max(rss.values())
+    print(f"peak resident memory per process {peak:.0f} MB (target <= {TARGET_RSS_MB:.0f} MB): "
+          f"{'PASS' if peak <= TARGET_RSS_MB else 'FAIL'}  "
+          + ", ".join(f"{name} {mb:.0f}" for name, mb in rss.items()))
+    return paced_ok and flat_ok and rate >= TARGET_RATE and p99 <= TARGET_P99 and peak <= TARGET_RSS_MB
 
 
 def main(argv: Sequence[str] | None = None) -> int:

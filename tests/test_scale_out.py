@@ -19,26 +19,16 @@ import httpx
 import pytest
 
 import deliveries as d
+from databases import SKIP_REASON, fresh_postgres_database, postgres_available
 from fake_platform import FakePlatform
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import scale_out as so  # noqa: E402
 
 
-def postgres_running() -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(so.ADMIN_URL, connect_timeout=2).close()
-        return True
-    except Exception:
-        return False
-
-
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not postgres_running(), reason="PostgreSQL (TROLY_TEST_POSTGRES, default 127.0.0.1:5432) "
-                                                      "is not running: scale-out tests skipped"),
+    pytest.mark.skipif(not postgres_available(), reason=f"{SKIP_REASON}: scale-out tests skipped"),
 ]
 
 LOAD = 5000  # messages in the load test: about a minute on a 2-core machine (the benchmark runs 10,000)
@@ -60,7 +50,7 @@ def cluster(tmp_path: Path, fake: FakePlatform, url: str, serves: int = 2, worke
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """Two serve processes (acknowledging only) and two workers, for the tests that inject no faults."""
-    with so.fresh_database(so.ADMIN_URL, "shared") as url, FakePlatform() as fake:
+    with fresh_postgres_database("troly_shared") as url, FakePlatform() as fake:
         running = cluster(tmp_path_factory.mktemp("shared"), fake, url)
         try:
             token = running.run("token", "create", "editor", "--role", "admin").strip().splitlines()[-1]
@@ -155,7 +145,7 @@ def test_an_faq_edit_through_one_process_is_used_by_the_others_within_seconds(sh
 
 
 def test_while_the_platform_fails_and_goes_down_every_reply_arrives_once(tmp_path):
-    with so.fresh_database(so.ADMIN_URL, "faults") as url, FakePlatform(timeout_delay=1.5) as fake:
+    with fresh_postgres_database("troly_faults") as url, FakePlatform(timeout_delay=1.5) as fake:
         # Serve processes that also work and send, so that their /metrics show the back-off.
         running = cluster(tmp_path, fake, url, workers=0, worker_in_serve=True)
         try:
@@ -181,7 +171,7 @@ def test_while_the_platform_fails_and_goes_down_every_reply_arrives_once(tmp_pat
 
 
 def test_a_worker_killed_in_the_middle_of_a_batch_is_taken_over_once(tmp_path):
-    with so.fresh_database(so.ADMIN_URL, "kill") as url, FakePlatform() as fake:
+    with fresh_postgres_database("troly_kill") as url, FakePlatform() as fake:
         running = cluster(tmp_path, fake, url, lease_seconds=3)
         victim, survivor = running.proc("worker0"), running.proc("worker1")
         try:
