@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from bot import claims
+from bot import claims, wakeups
 from bot.messages import Attachment, ChatKind, IncomingMessage
 from bot.privacy import mask
 from bot.tables import InboxMessage
@@ -32,7 +32,10 @@ def record(target: Session | Connection, messages: Iterable[IncomingMessage], no
         return 0
     connection = target.connection() if isinstance(target, Session) else target
     # rowcount is not reliable for multi-row inserts on psycopg; RETURNING counts what was really inserted.
-    return len(connection.execute(_insert_new(connection.dialect.name), rows).all())
+    new = len(connection.execute(_insert_new(connection.dialect.name), rows).all())
+    if new:
+        wakeups.notify_new_messages(connection)
+    return new
 
 
 def _row(m: IncomingMessage, now: datetime) -> dict:

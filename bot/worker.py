@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import httpx
 
-from bot import etiquette, inbox, logs, outbox, reminders, retention
+from bot import etiquette, inbox, logs, outbox, reminders, retention, wakeups
 from bot.delivery import Sender, wait_any
 from bot.engine import Context, Engine
 from bot.platforms.base import Platform
@@ -155,16 +155,24 @@ class Service:
         self.sender = Sender(runtime, platforms, self.client)
         self.stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._listener: wakeups.Listener | None = None
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self.worker.run(self.stop, self.sender)),
                        asyncio.create_task(self.sender.run(self.stop))]
+        if self.rt.engine.dialect.name == "postgresql":  # messages stored by other processes wake this worker
+            loop = asyncio.get_running_loop()
+            self._listener = wakeups.Listener(self.rt.settings.database_url,
+                                              lambda: loop.call_soon_threadsafe(self.worker.wake.set))
+            self._listener.start()
 
     def wake(self) -> None:
         self.worker.wake.set()
 
     async def close(self) -> None:
         self.stop.set()
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.stop)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(self.worker.close)
         await self.client.aclose()
