@@ -51,7 +51,9 @@ def cluster(tmp_path: Path, fake: FakePlatform, url: str, serves: int = 2, worke
 def shared(tmp_path_factory):
     """Two serve processes (acknowledging only) and two workers, for the tests that inject no faults."""
     with fresh_postgres_database("troly_shared") as url, FakePlatform() as fake:
-        running = cluster(tmp_path_factory.mktemp("shared"), fake, url)
+        # The production send timeout: with the fast 1 s one a send the fake answers late on a loaded machine
+        # is retried after the fake has recorded it, the one duplicate at-least-once delivery allows.
+        running = cluster(tmp_path_factory.mktemp("shared"), fake, url, send_timeout_seconds=10)
         try:
             token = running.run("token", "create", "editor", "--role", "admin").strip().splitlines()[-1]
             yield running, fake, {"Authorization": f"Bearer {token}"}
