@@ -56,7 +56,7 @@ class Receiver:
         self.platform = platform
         self.on_stored = on_stored
         self.limit = runtime.settings.webhook_max_bytes
-        self.counted = runtime.metrics.webhooks
+        self.metrics = runtime.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -68,7 +68,7 @@ class Receiver:
             status, answer = 413, _error("body too large")
         else:
             status, answer = self.handle(body, headers)
-        self.counted.labels(self.platform.name, str(status)).inc()
+        self.metrics.webhooks.labels(self.platform.name, str(status)).inc()
         content = _json(answer)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
@@ -102,7 +102,7 @@ class Receiver:
             log.exception("%s webhook: inbox unavailable", platform.name)
             return 503, _error("inbox unavailable, deliver again later")
         if stored:
-            self.runtime.metrics.received.labels(platform.name).inc(stored)
+            self.metrics.received.labels(platform.name).inc(stored)
             self.on_stored()
         return 200, {"ok": True, "stored": stored}
 

@@ -23,7 +23,7 @@ ANSWER_WINDOW = timedelta(days=30)
 
 
 class Metrics:
-    def __init__(self, engine: Engine | None = None, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.registry = r = CollectorRegistry()
         self.webhooks = Counter("troly_webhook_requests", "Webhook deliveries by platform and HTTP status",
                                 ["platform", "status"], registry=r)
@@ -41,8 +41,7 @@ class Metrics:
                                       ["platform", "result"], registry=r, buckets=LATENCY_BUCKETS)
         self.reply_latency = Histogram("troly_reply_latency_seconds", "From receiving a message to its reply sent",
                                        ["platform"], registry=r, buckets=LATENCY_BUCKETS)
-        if engine is not None and clock is not None:
-            r.register(DatabaseState(engine, clock))
+        r.register(DatabaseState(engine, clock))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -26,35 +26,32 @@ def engine(postgres_url):
     engine.dispose()
 
 
-def test_a_new_message_wakes_a_listener_and_a_retry_does_not(engine, postgres_url):
-    woken = threading.Semaphore(0)
-    listener = wakeups.Listener(postgres_url, woken.release)
+@pytest.fixture
+def woken(engine, postgres_url):
+    """Released once per notification a listener receives; LISTEN has begun when the test starts."""
+    signals = threading.Semaphore(0)
+    listener = wakeups.Listener(postgres_url, signals.release)
     listener.start()
-    try:
-        assert not woken.acquire(timeout=1.5)  # nothing stored yet (and time for LISTEN to begin)
-        with engine.begin() as connection:
-            assert inbox.record(connection, [message(1)], utcnow()) == 1
-        assert woken.acquire(timeout=5)
-        with engine.begin() as connection:  # the platform delivers the same message again: nothing new
-            assert inbox.record(connection, [message(1)], utcnow()) == 0
-        assert not woken.acquire(timeout=1.5)
-    finally:
-        listener.stop()
+    assert not signals.acquire(timeout=1.5)  # nothing stored yet (and time for LISTEN to begin)
+    yield signals
+    listener.stop()
 
 
-def test_nothing_is_sent_before_the_rows_are_committed(engine, postgres_url):
-    woken = threading.Semaphore(0)
-    listener = wakeups.Listener(postgres_url, woken.release)
-    listener.start()
-    try:
-        woken.acquire(timeout=1.5)
-        with engine.connect() as connection:
-            inbox.record(connection, [message(2)], utcnow())
-            assert not woken.acquire(timeout=1.0)
-            connection.rollback()
+def test_a_new_message_wakes_a_listener_and_a_retry_does_not(engine, woken):
+    with engine.begin() as connection:
+        assert inbox.record(connection, [message(1)], utcnow()) == 1
+    assert woken.acquire(timeout=5)
+    with engine.begin() as connection:  # the platform delivers the same message again: nothing new
+        assert inbox.record(connection, [message(1)], utcnow()) == 0
+    assert not woken.acquire(timeout=1.5)
+
+
+def test_nothing_is_sent_before_the_rows_are_committed(engine, woken):
+    with engine.connect() as connection:
+        inbox.record(connection, [message(2)], utcnow())
         assert not woken.acquire(timeout=1.0)
-    finally:
-        listener.stop()
+        connection.rollback()
+    assert not woken.acquire(timeout=1.0)
 
 
 def test_a_listener_without_a_server_keeps_trying_and_stops_cleanly():
