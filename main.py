@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if service is not None:
             await service.close()
 
-    app = FastAPI(title="Trợ lý số", version="0.1.0", lifespan=lifespan)
+    app = webhooks.App(title="Trợ lý số", version="0.1.0", lifespan=lifespan)
     app.state.runtime = rt
     app.state.service = service
     wake = service.wake if service is not None else (lambda: None)

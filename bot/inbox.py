@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cache
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache, lru_cache
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot import claims, wakeups
@@ -17,24 +20,80 @@ from bot.privacy import mask
 from bot.tables import InboxMessage
 
 
-@cache
-def _insert_new(dialect: str):
-    """Built once per dialect, so SQLAlchemy compiles it once (the webhook's hot path)."""
-    table = InboxMessage.__table__
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    return insert(table).on_conflict_do_nothing(index_elements=["platform", "message_id"]).returning(table.c.id)
+@dataclass(frozen=True)
+class _Insert:
+    """The inbox insert compiled once per dialect, run on the DBAPI cursor of the caller's transaction.
+
+    This is the webhook's hot path: SQLAlchemy's execution machinery cost more than the insert itself,
+    so the statement and each column's conversion (the same ones SQLAlchemy applies) are prepared here."""
+
+    sql: str
+    names: tuple[str, ...] | None  # parameter order for positional paramstyles; None: by name
+    convert: dict[str, Callable[[Any], Any]]
+
+    @classmethod
+    def build(cls, dialect: Dialect) -> _Insert:
+        table = InboxMessage.__table__
+        insert = (postgresql if dialect.name == "postgresql" else sqlite).insert
+        statement = (insert(table).values({c.name: bindparam(c.name) for c in table.columns if c.name != "id"})
+                     .on_conflict_do_nothing(index_elements=["platform", "message_id"]).returning(table.c.id))
+        compiled = statement.compile(dialect=dialect)
+        convert = {c.name: p for c in table.columns if (p := c.type.dialect_impl(dialect).bind_processor(dialect))}
+        names = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+        return cls(compiled.string, names, convert)
+
+    def run(self, cursor: Any, row: dict[str, Any]) -> bool:
+        """True if the row was new."""
+        for name, convert in self.convert.items():
+            if name in row:
+                row[name] = convert(row[name])
+        cursor.execute(self.sql, [row[n] for n in self.names] if self.names is not None else row)
+        return bool(cursor.fetchall())
+
+
+@lru_cache(maxsize=16)
+def _insert(dialect: Dialect) -> _Insert:
+    return _Insert.build(dialect)
+
+
+class Unavailable(Exception):
+    """The database could not take the messages (down, locked past the timeout, full)."""
 
 
 def record(target: Session | Connection, messages: Iterable[IncomingMessage], now: datetime) -> int:
-    """Store new messages; one already stored (a platform's retry) is left alone. Returns how many were new."""
+    """Store new messages in the caller's transaction; one already stored (a platform's retry) is left
+    alone. Returns how many were new."""
+    connection = target.connection() if isinstance(target, Session) else target
+    return _store(connection.connection, connection.dialect, messages, now)
+
+
+def record_alone(engine: Engine, messages: Iterable[IncomingMessage], now: datetime) -> int:
+    """`record` in a transaction of its own on a pooled DBAPI connection (the webhook's hot path)."""
+    errors = (SQLAlchemyError, engine.dialect.loaded_dbapi.Error)
+    try:
+        raw = engine.raw_connection()
+        try:
+            new = _store(raw, engine.dialect, messages, now)
+            raw.commit()
+        finally:
+            raw.close()  # back to the pool, which rolls back anything left uncommitted
+    except errors as error:
+        raise Unavailable(str(error)) from error
+    return new
+
+
+def _store(dbapi_connection: Any, dialect: Dialect, messages: Iterable[IncomingMessage], now: datetime) -> int:
     rows = [_row(m, now) for m in messages]
     if not rows:
         return 0
-    connection = target.connection() if isinstance(target, Session) else target
-    # rowcount is not reliable for multi-row inserts on psycopg; RETURNING counts what was really inserted.
-    new = len(connection.execute(_insert_new(connection.dialect.name), rows).all())
-    if new:
-        wakeups.notify_new_messages(connection)
+    insert = _insert(dialect)
+    cursor = dbapi_connection.cursor()
+    try:
+        new = sum(insert.run(cursor, row) for row in rows)
+        if new and dialect.name == "postgresql":
+            cursor.execute(wakeups.NOTIFY)
+    finally:
+        cursor.close()
     return new
 
 

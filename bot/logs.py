@@ -73,6 +73,21 @@ def handling(message_id: str) -> Iterator[None]:
         current_message.reset(token)
 
 
+def request_id_of(given: str) -> str:
+    """The caller's X-Request-ID if sane, else a new one."""
+    return given if SAFE_REQUEST_ID.fullmatch(given) else os.urandom(8).hex()
+
+
+@contextmanager
+def with_request_id(request_id: str) -> Iterator[None]:
+    """Log lines written inside carry this request id."""
+    token = current_request.set(request_id)
+    try:
+        yield
+    finally:
+        current_request.reset(token)
+
+
 class RequestIds:
     """ASGI middleware: each request gets an id (the caller's X-Request-ID if sane), logged and answered back."""
 
@@ -83,9 +98,7 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = given if SAFE_REQUEST_ID.fullmatch(given) else os.urandom(8).hex()
-        token = current_request.set(request_id)
+        request_id = request_id_of(next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), ""))
 
         async def send_with_id(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -93,7 +106,5 @@ class RequestIds:
                                                   (b"x-request-id", request_id.encode())]}
             await send(message)
 
-        try:
+        with with_request_id(request_id):
             await self.app(scope, receive, send_with_id)
-        finally:
-            current_request.reset(token)

@@ -27,7 +27,7 @@ class IncomingMessage:
     text: str = ""
     sender_name: str | None = None
     attachments: tuple[Attachment, ...] = ()
-    mentions_bot: bool = False
+    mentions_bot: bool = False  # read in groups only: every private message is for the bot
     reply_to: str | None = None
     event: str = "message"  # message | follow | unfollow | echo | postback
     from_human: bool = False  # an echo typed by a person (OA chat tool, Page inbox), not by an app

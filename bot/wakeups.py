@@ -10,16 +10,12 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 
 CHANNEL = "troly_inbox"
+# Run in the transaction that inserts inbox rows: listeners hear it on commit, never before the rows are visible.
+NOTIFY = f"NOTIFY {CHANNEL}"
 log = logging.getLogger("troly.wakeups")
-
-
-def notify_new_messages(connection: Connection) -> None:
-    """Delivered to the listeners when the caller's transaction commits (never before the rows are visible)."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
 class Listener:

@@ -89,7 +89,7 @@ class ZaloBot:
             text=text,
             sender_name=as_text(sender.get("display_name")) or as_text(sender.get("first_name")) or None,
             attachments=_attachments(message, event),
-            mentions_bot=mentions_name(text, self._names),
+            mentions_bot=kind == ChatKind.GROUP and mentions_name(text, self._names),
         )
 
     async def send(self, client: httpx.AsyncClient, out: OutgoingMessage, access_token: str | None = None) -> Sent:

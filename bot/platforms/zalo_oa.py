@@ -168,7 +168,7 @@ class ZaloOA:
             text=strip_mentions(raw),
             sender_name=as_text(sender.get("display_name")) or as_text(sender.get("name")) or None,
             attachments=_attachments(message),
-            mentions_bot=not echo and self._mentions_bot(raw),
+            mentions_bot=kind == ChatKind.GROUP and not echo and self._mentions_bot(raw),
             reply_to=as_id(message.get("quote_msg_id")) or as_id(as_dict(message.get("quote_msg")).get("msg_id")),
             event="echo" if echo else "message",
             # Chatwoot's rule: an OA echo carrying admin_id was typed by a person in the OA chat tool.
