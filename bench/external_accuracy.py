@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.matcher import Matcher  # noqa: E402
 from knowledge.normalize import fold, words  # noqa: E402
-from knowledge.shipped import shipped_lexicon  # noqa: E402
+from knowledge.shipped import shipped_lexicon, shipped_stopwords  # noqa: E402
 
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external"
 SETS = ["dvc_intents.jsonl", "meeyland_account_intents.jsonl", "bank_intents.jsonl"]
@@ -55,7 +55,7 @@ def evaluate(name: str) -> dict[str, float]:
     intents = load(name)
     faq = [(i, [ex[0]]) for i, ex in intents]
     questions = [(i, q) for i, ex in intents for q in ex[1:]]
-    matcher = Matcher(faq, shipped_lexicon())
+    matcher = Matcher(faq, shipped_lexicon(), stopwords=shipped_stopwords())  # as the bot builds it
     baseline = BM25([fold(" ".join(words(ex[0]))).split() for _, ex in intents])
     ids = [i for i, _ in intents]
     out: dict[str, float] = {"intents": len(intents), "questions": len(questions)}

@@ -14,7 +14,7 @@ from knowledge.matcher import Matcher, MatchResult
 from knowledge.normalize import Lexicon
 from knowledge.question import read
 from knowledge.replies import render_answer, reply_for
-from knowledge.shipped import shipped_stopwords
+from knowledge.shipped import shipped_domain_terms, shipped_stopwords
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class KnowledgeBase:
         self.version = version
         self.thresholds = thresholds or Thresholds()
         self.matcher = Matcher([(e.id, e.phrasings) for e in entries], lexicon, stopwords=shipped_stopwords())
+        self.domain = shipped_domain_terms()
 
     @classmethod
     def load(cls, session: Session) -> KnowledgeBase:
@@ -71,7 +72,7 @@ class KnowledgeBase:
     def ask(self, text: str, group: bool = False, mentioned: bool = False,
             local: Mapping[str, str] | None = None) -> Outcome:
         result = self.matcher.search(text)
-        reading = read(text, result.normalized)
+        reading = read(text, result.normalized, self.domain)
         decision = decide(result, reading, group=group, mentioned=mentioned, t=self.thresholds)
         reply = reply_for(
             decision,

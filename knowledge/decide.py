@@ -23,11 +23,14 @@ class Thresholds:
     group_suggest: float = 0.42
     keyword_words: int = 10  # up to this many words, a strong match counts as a question
     suggest_coverage: float = 0.45  # the best entry must use this share of the message's content words
-    sure: float = 0.8  # above this score a smaller lead is enough
-    sure_gap: float = 0.05
+    sure: float = 0.65  # above this score a smaller lead is enough (messy.jsonl: top-1 reliable from here)
+    sure_gap: float = 0.04
+    # Long, chatty messages lower every entry's score alike, so there the lead counts relatively: answer
+    # from `clear` up when the next entry scores at most `clear_ratio` of the best (messy.jsonl: +5 right, no wrong).
+    clear: float = 0.5
+    clear_ratio: float = 0.75
     suggestion_band: float = 0.8  # other entries within this ratio of the best are offered too
     max_suggestions: int = 3
-    relevant_share: float = 0.4  # share of a group question's words the FAQ knows, to escalate it
 
 
 @dataclass(frozen=True)
@@ -60,20 +63,24 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
             return Decision("ignore", None, score)
         return Decision("smalltalk", None, score)
     answer_at, gap, suggest_at = (t.group_answer, t.group_gap, t.group_suggest) if strict else (t.answer, t.gap, t.suggest)
+    sure_gap = t.sure_gap
     if len(result.normalized.folded) <= t.short_words:
-        gap = max(gap, t.short_gap)
+        gap = sure_gap = max(gap, t.short_gap)
     # A short message that strongly matches is a question in keyword form ("le phi lam can cuoc").
     asks = reading.question or (len(result.normalized.folded) <= t.keyword_words and score >= t.group_statement)
     if strict and not asks:
         answer_at = t.group_statement
     lead = score - second
-    if best and score >= answer_at and (lead >= gap or (score >= t.sure and lead >= t.sure_gap)):
+    leads = lead >= gap or (score >= t.sure and lead >= sure_gap)
+    clear = score >= t.clear and second <= t.clear_ratio * score and (asks or not strict)
+    if best and ((score >= answer_at and leads) or clear):
         return Decision("answer", faq_id, score, [faq_id])
     if strict and not asks:
         return Decision("ignore", None, score)
-    if best and score >= suggest_at and best.coverage >= t.suggest_coverage:
+    # In a group, numbered choices about the bot's subjects only: "có ai ở nhà văn hóa không" is not for it.
+    if best and score >= suggest_at and best.coverage >= t.suggest_coverage and (reading.relevant or not strict):
         return Decision("suggest", faq_id, score, _suggestions(result, suggest_at, t))
-    if strict and result.known_share < t.relevant_share:
+    if strict and not reading.relevant:  # social chatter is the group's own business
         return Decision("ignore", None, score)
     if not strict and (reading.greeting or reading.thanks) and not reading.question:
         return Decision("smalltalk", None, score)

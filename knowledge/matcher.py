@@ -14,8 +14,12 @@ from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from knowledge.normalize import Lexicon, Normalized, normalize
+
+
+MIN_TYPO_LENGTH = 3  # shorter words have too many neighbours one letter away to guess from
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,6 @@ class Candidate:
 class MatchResult:
     normalized: Normalized
     candidates: list[Candidate]
-    known_share: float  # how much of the message the FAQ's vocabulary knows (words, pairs, content words)
 
     @property
     def best(self) -> Candidate | None:
@@ -96,19 +99,18 @@ class _Space:
             self.postings[f] = (w2, ids[start:end], weights[start:end])
         self.weight_of = weight_of
 
-    def gather(self, features: set[str], ids: list[np.ndarray], weights: list[np.ndarray]) -> tuple[float, float]:
-        """Append the known features' postings to `ids` and `weights`; the query's weight, and its known part."""
-        query2 = known2 = 0.0
+    def gather(self, features: set[str], ids: list[np.ndarray], weights: list[np.ndarray]) -> float:
+        """Append the known features' postings to `ids` and `weights`; the query's weight."""
+        query2 = 0.0
         for f in features:
             posting = self.postings.get(f)
             if posting is None:
                 query2 += (self.weight_of(f) * self.unknown_idf) ** 2
                 continue
             query2 += posting[0]
-            known2 += posting[0]
             ids.append(posting[1])
             weights.append(posting[2])
-        return query2 or 1.0, known2
+        return query2 or 1.0
 
 
 class Matcher:
@@ -135,6 +137,7 @@ class Matcher:
         for owner, norm in zip(owners, self.normalized):
             self.vocabulary[owner].update(norm.folded)
         self.known_syllables: set[str] = set().union(*self.vocabulary)
+        self.near_syllables = _deletion_index(self.known_syllables)
         self.folded_texts = [norm.folded_text for norm in self.normalized]
         n = max(len(self.entry_ids), 1)
         self.stopwords = stopwords
@@ -163,19 +166,57 @@ class Matcher:
             folded.extend(pieces or [f])
         return Normalized(" ".join(tokens), tuple(tokens), tuple(folded))
 
-    def _lexical(self, norm: Normalized) -> tuple[np.ndarray, float]:
-        """Every phrasing's lexical score, and the share of the message's word weight the FAQ knows."""
+    def _correct_typos(self, norm: Normalized) -> Normalized:
+        """Replace an unknown syllable by a known one a typo away that the FAQ uses next to a neighbour.
+
+        "mat khua" -> "mat khau": the neighbour decides, so a real word the FAQ lacks ("bong") is kept
+        unless a known pair makes the typo plain.
+        """
+        folded = list(norm.folded)
+        tokens = list(norm.tokens)
+        for i, f in enumerate(folded):
+            # A word typed with diacritics was typed with care: a real word the FAQ lacks, not a typo.
+            if f in self.known_syllables or tokens[i] != f or len(f) < MIN_TYPO_LENGTH or not f.isalpha():
+                continue
+            # Function words ("cho", "bao") pair with anything: only a content word vouches for a fix.
+            before = folded[i - 1] if i > 0 and folded[i - 1] not in self.stopwords else None
+            after = folded[i + 1] if i + 1 < len(folded) and folded[i + 1] not in self.stopwords else None
+            fix = self._nearest(f, before, after)
+            if fix:
+                folded[i] = tokens[i] = fix  # unaccented: the user's diacritics were on another word
+        if folded == list(norm.folded):
+            return norm
+        return Normalized(" ".join(tokens), tuple(tokens), tuple(folded))
+
+    def _nearest(self, word: str, before: str | None, after: str | None) -> str | None:
+        """The one known syllable at one edit (a transposition counts as one) that forms a known pair."""
+        near = {c for key in (word, *_deletions(word)) for c in self.near_syllables.get(key, ())}
+        fits: dict[str, int] = {}
+        for c in near:
+            if c in self.stopwords or OSA.distance(word, c) != 1:
+                continue
+            pairs = (before is not None and f"{before}_{c}" in self.words.idf2) + (
+                after is not None and f"{c}_{after}" in self.words.idf2)
+            if pairs:
+                fits[c] = pairs
+        if not fits:
+            return None
+        most = max(fits.values())
+        best = [c for c, n in fits.items() if n == most]
+        return best[0] if len(best) == 1 else None  # a tie is a guess
+
+    def _lexical(self, norm: Normalized) -> np.ndarray:
+        """Every phrasing's lexical score."""
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
-        words2, known2 = self.words.gather(word_features(norm.folded), ids, weights)
-        chars2, _ = self.chars.gather(char_features(norm.folded), ids, weights)
+        words2 = self.words.gather(word_features(norm.folded), ids, weights)
+        chars2 = self.chars.gather(char_features(norm.folded), ids, weights)
         size = len(self.phrasings)
         if not ids:
-            return np.zeros(size), 0.0
+            return np.zeros(size)
         words, chars = np.bincount(np.concatenate(ids), np.concatenate(weights), minlength=2 * size).reshape(2, size)
         e = self.config.recall_exponent - 1
-        lexical = (1 - self.config.char_weight) * words2**e * words + self.config.char_weight * chars2**e * chars
-        return lexical, round(known2 / words2, 4)
+        return (1 - self.config.char_weight) * words2**e * words + self.config.char_weight * chars2**e * chars
 
     def _rerank(self, norm: Normalized, lexical: np.ndarray) -> list[tuple[float, int]]:
         """(score, phrasing) for the best phrasings by lexical score, re-scored for typos and diacritics."""
@@ -199,11 +240,11 @@ class Matcher:
 
     def search(self, text: str | Normalized, k: int = 5) -> MatchResult:
         norm = self._split_joined(text if isinstance(text, Normalized) else normalize(text, self.lexicon))
+        norm = self._correct_typos(norm)
         if not norm.folded or not self.phrasings:
-            return MatchResult(norm, [], 0.0)
-        lexical, known_words = self._lexical(norm)
+            return MatchResult(norm, [])
+        lexical = self._lexical(norm)
         content = self._content_weights(norm)
-        known = min(known_words, self._share(content, self.known_syllables) + 0.1)
         per_entry: dict[int, list[tuple[float, int]]] = {}
         for hit in self._rerank(norm, lexical):
             per_entry.setdefault(self.owner[hit[1]], []).append(hit)
@@ -217,7 +258,7 @@ class Matcher:
         candidates = [Candidate(self.entry_ids[e], round(s, 4), self.phrasings[i],
                                 self._share(content, self.vocabulary[e]))
                       for s, e, i in scored[:k]]
-        return MatchResult(norm, candidates, known)
+        return MatchResult(norm, candidates)
 
     def _content_weights(self, norm: Normalized) -> dict[str, float]:
         return {t: self.words.idf2.get(t, self.words.unknown_idf**2) for t in norm.folded if t not in self.stopwords}
@@ -227,6 +268,24 @@ class Matcher:
         """Share of the message's content-word weight found in `vocabulary`."""
         total = sum(content.values())
         return round(sum(w for t, w in content.items() if t in vocabulary) / total, 4) if total else 0.0
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _deletion_index(syllables: Collection[str]) -> dict[str, list[str]]:
+    """Each syllable and each of its one-letter deletions -> the syllables: candidates one typo away.
+
+    Two words are one edit apart only if they share a key (symmetric deletion), so a lookup costs a
+    few dictionary reads instead of a scan of the vocabulary.
+    """
+    index: dict[str, list[str]] = {}
+    for s in syllables:
+        if len(s) >= MIN_TYPO_LENGTH - 1:
+            for key in (s, *_deletions(s)):
+                index.setdefault(key, []).append(s)
+    return index
 
 
 def _segment(word: str, known: set[str], longest: int = 7) -> list[str] | None:

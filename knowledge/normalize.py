@@ -18,8 +18,9 @@ VOWELS = MARKED_VOWELS | PLAIN_VOWELS
 MAX_TEXT = 4000
 UNPRINTED = ("Cc", "Cf", "Cs", "Zl", "Zp")  # control, format, surrogate, line and paragraph separators
 WORD_CACHE = 1 << 15  # distinct words remembered per cached function: an FAQ uses a few thousand
-# Letters and digits apart ("muc2" -> "muc", "2"), but amounts stay whole ("50k", "2tr").
-WORD = re.compile(r"\d+(?:k|tr)\b|[^\W\d_]+|\d+", re.UNICODE)
+# Letters and digits apart ("muc2" -> "muc", "2"), but amounts stay whole ("50k", "2tr"), and so do
+# prices per unit ("20k/kg": not the teencode "kg" for "không").
+WORD = re.compile(r"\d+(?:k|tr)?/[^\W\d_]+|\d+(?:k|tr)\b|[^\W\d_]+|\d+", re.UNICODE)
 
 
 def clean(text: str) -> str:
@@ -113,7 +114,9 @@ class Lexicon:
     """The teencode and synonym dictionary, keyed by the words of each term.
 
     A term typed without diacritics ("dc") only matches words typed without them, so a
-    plain abbreviation never swallows an accented word ("de" is not "dế").
+    plain abbreviation never swallows an accented word ("de" is not "dế"). A term of several
+    accented words also matches them typed plain ("bang lai" is "bằng lái"): together they are
+    unambiguous, where one plain word alone ("de") could be many.
     """
 
     rows: dict[tuple[str, ...], Expansion] = field(default_factory=dict)
@@ -126,6 +129,9 @@ class Lexicon:
     @classmethod
     def build(cls, rows: list[Expansion]) -> Lexicon:
         table = {tuple(words(r.term)): r for r in rows if words(r.term)}
+        for key, row in list(table.items()):
+            if len(key) > 1:  # a term written plain in the dictionary keeps its own row
+                table.setdefault(tuple(_fold_word(w) for w in key), row)
         return cls(rows=table, longest=max((len(k) for k in table), default=1))
 
     def lookup(self, tokens: list[str], i: int) -> tuple[int, Expansion] | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from knowledge.normalize import Normalized
+from knowledge.normalize import Normalized, fold, words
 
 # Folded phrases; a message containing one reads as a question.
 QUESTION_PHRASES = [
@@ -21,6 +22,8 @@ CHATTER = {
     "chao moi nguoi", "chuc mung", "good", "tot qua", "hay qua", "dung roi", "da vang", "vang a cam on",
     "nhat tri", "dong y", "like", "ok em", "ok ban", "thank", "da cam on", "da em cam on",
 }
+# A message ending on these without "?" announces or asks a favour ("họp lúc 7h nhé"): not a question.
+STATEMENT_END = {"nhé", "nhe", "nha", "nhen"}  # as typed: "nhà" ends questions ("cho cả nhà")
 GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "chao bot", "chao ad", "chao admin"}
 
 
@@ -31,22 +34,58 @@ def _has_phrase(folded: tuple[str, ...], phrase: str) -> bool:
 
 
 @dataclass(frozen=True)
+class DomainTerms:
+    """Phrases that make a message the team's business (knowledge/data/domain_terms.json).
+
+    Written with diacritics. In a message typed without any, a word matches whatever its spelling
+    ("len xa" can be "lên xã"); in one typed with them, it must agree ("đi làm xa" is not "xã").
+    """
+
+    by_start: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # folded first word -> terms
+
+    @classmethod
+    def build(cls, phrases: Iterable[str]) -> DomainTerms:
+        by_start: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            term = tuple(words(phrase))
+            if term:
+                by_start.setdefault(fold(term[0]), []).append(term)
+        return cls(by_start)
+
+    def mentioned_in(self, norm: Normalized, accented: bool = True) -> bool:
+        """Whether the message uses a term; `accented`: the user typed diacritics somewhere."""
+        typed = norm.tokens if accented else norm.folded
+        return any(
+            _spelled(term, typed[i : i + len(term)], accented)
+            for i, f in enumerate(norm.folded)
+            for term in self.by_start.get(f, ())
+        )
+
+
+def _spelled(term: tuple[str, ...], typed: tuple[str, ...], accented: bool) -> bool:
+    return len(typed) == len(term) and all(w == (t if accented else fold(t)) for t, w in zip(term, typed))
+
+
+@dataclass(frozen=True)
 class Reading:
     question: bool
     chatter: bool
     greeting: bool
     thanks: bool
+    relevant: bool  # mentions the bot's subjects or the village's public life: worth the team's time
 
 
-def read(raw: str, norm: Normalized) -> Reading:
+def read(raw: str, norm: Normalized, domain: DomainTerms | None = None) -> Reading:
     """How a message reads, from its raw text (for "?") and its normalised words."""
     folded = norm.folded
     text = " ".join(folded)
-    question = "?" in raw or any(_has_phrase(folded, p) for p in QUESTION_PHRASES) or (
-        bool(folded) and folded[-1] in FINAL_PARTICLES
-    )
+    asks = bool(folded) and (any(_has_phrase(folded, p) for p in QUESTION_PHRASES) or folded[-1] in FINAL_PARTICLES)
+    # Thanks for help already given ("cảm ơn tổ đã giúp") mention "giúp" but ask nothing, unless with "?".
+    tells = bool(folded) and (norm.tokens[-1] in STATEMENT_END or _has_phrase(folded, "cam on"))
+    question = "?" in raw or (asks and not tells)
+    relevant = domain is not None and domain.mentioned_in(norm, accented=fold(raw) != raw)
     chatter = text in CHATTER or not folded
     thanks = text.startswith("cam on") or text.endswith("cam on") or text in {"thank", "da cam on"}
     greeting = text in GREETINGS or (len(folded) <= 4 and folded[:1] in (("chao",), ("alo",), ("hello",)))
     return Reading(question=question and not chatter, chatter=chatter or (thanks and len(folded) <= 6),
-                   greeting=greeting, thanks=thanks)
+                   greeting=greeting, thanks=thanks, relevant=relevant)

@@ -4,11 +4,13 @@ import json
 from pathlib import Path
 
 from knowledge.normalize import Expansion, Lexicon
+from knowledge.question import DomainTerms
 
 DATA = Path(__file__).parent / "data"
 FAQ_DIR = DATA / "faq"
 LEXICON_FILE = DATA / "lexicon.json"
 STOPWORDS_FILE = DATA / "stopwords.json"
+DOMAIN_FILE = DATA / "domain_terms.json"
 
 
 def faq_files() -> list[Path]:
@@ -25,3 +27,9 @@ def shipped_lexicon() -> Lexicon:
 
 def shipped_stopwords() -> frozenset[str]:
     return frozenset(json.loads(STOPWORDS_FILE.read_text(encoding="utf-8")))
+
+
+def shipped_domain_terms() -> DomainTerms:
+    """The reviewed list of the team's subjects: what a group question must mention to be escalated."""
+    groups = json.loads(DOMAIN_FILE.read_text(encoding="utf-8"))["terms"]
+    return DomainTerms.build(term for terms in groups.values() for term in terms)

@@ -3,6 +3,10 @@
 import pytest
 
 from knowledge.base import KnowledgeBase
+from knowledge.decide import Thresholds, decide
+from knowledge.matcher import Candidate, MatchResult
+from knowledge.normalize import Normalized
+from knowledge.question import Reading
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +76,49 @@ def test_local_entry_drops_unfilled_lines_and_fills_the_rest(kb):
     assert "{" not in bare
     filled = kb.answer_for("kns-lien-he-to", {"thanh_vien": "Anh Hùng 0912 000 000"})
     assert "Anh Hùng 0912 000 000" in filled
+
+
+@pytest.mark.parametrize("text", ["Chủ nhật này ai đi câu cá không anh em?", "tối nay nhà ai xem bóng đá thế",
+                                  "nhà ai còn bưởi bán cho em mấy quả không"])
+def test_group_social_question_is_ignored(kb, text):
+    out = kb.ask(text, group=True)
+    assert out.decision.kind == "ignore", text
+    assert out.reply is None
+
+
+@pytest.mark.parametrize("text", ["Nước máy nhà em mất từ hôm qua, báo ai ạ?", "bao giờ xã chi trả trợ cấp người cao tuổi ạ",
+                                  "mat dien tu trua den gio goi ai a"])
+def test_group_question_about_village_life_is_escalated(kb, text):
+    assert kb.ask(text, group=True).decision.kind == "escalate", text
+
+
+def test_private_chat_escalates_a_question_off_every_subject(kb):
+    assert kb.ask("Chủ nhật này ai đi câu cá không anh em?").decision.kind == "escalate"
+
+
+def test_typo_in_a_known_pair_is_corrected_and_answered(kb):
+    out = kb.ask("quen mat khua vneid roi lam sao")
+    assert (out.decision.kind, out.decision.faq_id) == ("answer", "vneid-quen-mat-khau")
+
+
+def _result(scores: list[float], words: int = 20) -> MatchResult:
+    norm = Normalized("x", ("x",) * words, ("x",) * words)
+    return MatchResult(norm, [Candidate(f"e{i}", s, "p", 1.0) for i, s in enumerate(scores)])
+
+
+QUESTION = Reading(question=True, chatter=False, greeting=False, thanks=False, relevant=True)
+
+
+def test_a_long_message_is_answered_when_the_best_entry_leads_clearly_relative_to_its_score():
+    t = Thresholds()
+    assert decide(_result([t.clear, t.clear * 0.7]), QUESTION, group=False).kind == "answer"
+    assert decide(_result([t.clear, t.clear * 0.9]), QUESTION, group=False).kind == "suggest"
+    assert decide(_result([t.clear - 0.05, (t.clear - 0.05) * 0.5]), QUESTION, group=False).kind != "answer"
+
+
+def test_a_suggestion_in_a_group_needs_a_relevant_question():
+    t = Thresholds()
+    close = [t.group_suggest + 0.02, t.group_suggest]
+    assert decide(_result(close), QUESTION, group=True).kind == "suggest"
+    off_topic = Reading(question=True, chatter=False, greeting=False, thanks=False, relevant=False)
+    assert decide(_result(close), off_topic, group=True).kind == "ignore"

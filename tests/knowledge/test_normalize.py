@@ -95,3 +95,17 @@ def test_a_lone_surrogate_is_cleaned_to_a_space():
     # JSON's "\ud800" escape decodes to half a UTF-16 pair, which no database or response can encode.
     assert clean("m\ud800t kh\u1ea9u") == "m t khẩu"
     clean("\udfff" * 10).encode("utf-8")
+
+
+def test_a_price_per_unit_stays_one_word():
+    assert normalize("thanh long 20k/kg", LEX).tokens == ("thanh", "long", "20k/kg")
+    assert "không" in normalize("có được kg", LEX).tokens
+
+
+def test_numbers_written_as_words_after_muc_are_digits():
+    assert normalize("định danh mức hai", LEX).folded == normalize("dinh danh muc 2", LEX).folded
+
+
+def test_an_accented_term_of_several_words_also_reads_typed_plain():
+    assert normalize("bang lai xe", LEX).tokens == normalize("bằng lái xe", LEX).tokens
+    assert normalize("de", LEX).tokens == ("de",)  # one plain word alone stays itself: "dế" is not "de"

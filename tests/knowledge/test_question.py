@@ -1,0 +1,71 @@
+"""How a message reads: a question or not, and whether it is the team's business at all."""
+
+import pytest
+
+from knowledge.normalize import normalize
+from knowledge.question import DomainTerms, read
+from knowledge.shipped import DOMAIN_FILE, shipped_domain_terms, shipped_lexicon
+
+LEX = shipped_lexicon()
+DOMAIN = shipped_domain_terms()
+
+
+def reading(text: str):
+    return read(text, normalize(text, LEX), DOMAIN)
+
+
+@pytest.mark.parametrize("text", [
+    "mất điện từ trưa đến giờ thì báo ai ạ",
+    "mat nuoc may may hom nay roi, goi ai",
+    "bao giờ xã chi trả trợ cấp người cao tuổi",
+    "thủ tục xin giấy phép xây dựng",
+    "cccd het han lam lai o dau",  # teencode first: "cccd" is "căn cước công dân"
+])
+def test_village_and_assistant_subjects_are_relevant(text):
+    assert reading(text).relevant
+
+
+@pytest.mark.parametrize("text", [
+    "chủ nhật này ai đi câu cá không",
+    "tối nay xem bóng đá ở nhà ai thế",
+    "nhà ai còn bưởi bán cho em mấy quả",
+    "đi làm xa có vất vả không",  # "xa" written with its own diacritics is not "xã"
+])
+def test_social_chatter_is_not_relevant(text):
+    assert not reading(text).relevant
+
+
+def test_terms_match_without_diacritics_but_not_with_other_ones():
+    terms = DomainTerms.build(["xã"])
+    assert terms.mentioned_in(normalize("len xa lam giay"), accented=False)
+    assert terms.mentioned_in(normalize("lên xã làm giấy"))
+    assert not terms.mentioned_in(normalize("đi xa làm ăn"))
+
+
+def test_a_term_of_several_words_must_appear_whole():
+    terms = DomainTerms.build(["nước sạch"])
+    assert terms.mentioned_in(normalize("nước sạch nhà em bị đục"))
+    assert not terms.mentioned_in(normalize("rửa sạch rồi đổ nước vào"))
+
+
+def test_shipped_terms_are_written_with_diacritics_and_unique():
+    import json
+
+    groups = json.loads(DOMAIN_FILE.read_text(encoding="utf-8"))["terms"]
+    terms = [t for ts in groups.values() for t in ts]
+    assert len(terms) == len(set(terms))
+    assert all(t == t.strip().lower() for t in terms)
+
+
+def test_thanks_for_help_given_is_not_a_question():
+    assert not reading("Cháu cảm ơn tổ đã giúp bà cài ứng dụng hôm qua").question
+    assert reading("cảm ơn tổ, cho hỏi làm căn cước ở đâu?").question
+
+
+def test_an_announcement_ending_on_nhe_is_not_a_question():
+    assert not reading("chiều nay họp thôn, nhà nào có việc gì thì báo trước nhé").question
+    assert reading("họp thôn lúc mấy giờ nhé?").question
+
+
+def test_a_question_ending_on_nha_the_house_is_still_a_question():
+    assert reading("làm sao đăng ký bảo hiểm y tế cho cả nhà").question
