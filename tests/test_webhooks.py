@@ -181,6 +181,16 @@ def test_an_unconfigured_platform_is_not_mounted(database_url):
     app.state.runtime.engine.dispose()
 
 
+def test_a_webhook_path_answers_other_methods_like_any_route_and_pages_keep_their_headers(client):
+    assert client.get("/webhooks/zalo").status_code == 405
+    body, headers = d.zalo("quen mat khau vneid")
+    acknowledged = client.post("/webhooks/zalo", content=body, headers=headers)
+    assert acknowledged.status_code == 200 and acknowledged.headers["x-request-id"]
+    assert "content-security-policy" not in acknowledged.headers  # read by a platform, not a browser
+    page = client.get("/healthz")
+    assert page.headers["x-request-id"] and page.headers["x-content-type-options"] == "nosniff"
+
+
 # --- Messenger and Zalo Bot -------------------------------------------------------------------------
 
 
