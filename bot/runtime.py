@@ -52,7 +52,8 @@ class Runtime:
                 if has_no_admin(s):
                     generated = ensure_first_admin(s, settings.admin_password)
                     s.commit()
-        return cls(settings=settings, engine=engine, generated_admin_password=generated)
+        return cls(settings=settings, engine=engine, knowledge_cache=KnowledgeCache(settings.semantic),
+                   generated_admin_password=generated)
 
     @cached_property
     def metrics(self) -> Metrics:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     feedback_window_minutes: int = Field(default=10, description="\"Sai rồi\" within this after an answer escalates it.")
     retention_days: int = Field(default=180, ge=1, description="Finished conversations older than this are deleted.")
 
+    semantic: bool = Field(default=False, description="Re-rank the FAQ matches by meaning (needs `pip install '.[semantic]'`; "
+                                                      "about 10 s more at start-up). Off unless asked: the extra alone changes nothing.")
+
     choice_ttl_minutes: int = Field(default=30, description="How long a numbered suggestion can be picked.")
     seed_faq: bool = Field(default=True, description="Seed the shipped FAQ into an empty database.")
     seed_admin: bool = Field(default=True, description="Create the user `admin` on first start.")

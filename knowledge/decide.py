@@ -85,3 +85,20 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
     if not strict and (reading.greeting or reading.thanks) and not reading.question:
         return Decision("smalltalk", None, score)
     return Decision("escalate", None, score, _suggestions(result, suggest_at * 0.7, t) if best else [])
+
+
+def reconsider(decision: Decision, reranked: MatchResult) -> Decision:
+    """The decision once the semantic re-ranker reordered the candidates: new order, never a new answer.
+
+    The thresholds were calibrated on lexical scores. An answer the re-ranking puts second becomes a
+    choice between both entries; offers follow the new order; nothing else changes.
+    """
+    if decision.kind not in ("answer", "suggest", "escalate") or not reranked.candidates:
+        return decision
+    top = reranked.candidates[0].faq_id
+    if decision.kind == "answer":
+        if top == decision.faq_id:
+            return decision
+        return Decision("suggest", top, decision.score, [top, decision.faq_id])
+    offers = [c.faq_id for c in reranked.candidates[: len(decision.suggestions)]]
+    return Decision(decision.kind, top if decision.kind == "suggest" else None, decision.score, offers)
