@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import Integer, Table, bindparam, exists, or_, select, update
+from sqlalchemy import Boolean, Integer, Table, bindparam, exists, literal_column, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
-
-T = TypeVar("T")
 
 
 def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
@@ -21,10 +17,20 @@ def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
     FOR UPDATE SKIP LOCKED, so concurrent workers take different rows instead of queueing on the same ones
     (SQLite, one writer at a time, compiles it away). The outer WHERE repeats the lease test, so of two
     workers that picked the same row only one gets it (PostgreSQL re-checks it after the row lock).
+
+    Each row comes back with `has_next`: whether a waiting row of the same chat comes after it. That one
+    becomes claimable when this one is closed, so the claimer knows when to claim again at once instead
+    of claiming again after every row just in case (an empty claim cost as much as a full one).
     """
     earlier = table.alias("earlier")
     first_of_chat = ~exists().where(earlier.c.platform == table.c.platform, earlier.c.chat_id == table.c.chat_id,
                                     earlier.c.status == waiting, earlier.c.id < table.c.id)
+    # Written out: SQLAlchemy compiles SQLite's RETURNING without table names, which would compare `later`
+    # with itself. `waiting` is one of our status constants, never outside input.
+    name = table.name
+    has_next = literal_column(f"EXISTS (SELECT 1 FROM {name} AS later WHERE later.platform = {name}.platform "
+                              f"AND later.chat_id = {name}.chat_id AND later.status = '{waiting}' "
+                              f"AND later.id > {name}.id)", Boolean)
     free = or_(table.c.lease_until.is_(None), table.c.lease_until < bindparam("now"))
     # MATERIALIZED: PostgreSQL would otherwise re-run the locking subquery for each row it joins, and every
     # re-run skips the rows already taken and hands out new ones, far past the limit.
@@ -34,18 +40,14 @@ def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
                   .cte("candidates").prefix_with("MATERIALIZED", dialect="postgresql"))
     return (update(table).where(table.c.id.in_(select(candidates.c.id)), table.c.status == waiting, free)
             .values(lease_until=bindparam("until"), attempts=table.c.attempts + 1)
-            .returning(*table.c))
+            .returning(*table.c, has_next.label("has_next")))
 
 
-def claim(session: Session, model: type[T], statement, now: datetime, lease: timedelta, limit: int) -> list[T]:
-    """Run a claim statement and commit; the leased rows come back in id order, ready to be updated."""
+def claim(session: Session, statement, now: datetime, lease: timedelta, limit: int) -> list[Row]:
+    """Run a claim statement and commit; the leased rows come back in id order.
+
+    Plain read-only rows (columns as attributes), not ORM objects: building a SQLModel object validates
+    every field and cost more CPU than the claim itself. Rows are closed with Core UPDATEs by id."""
     found = session.connection().execute(statement, {"now": now, "until": now + lease, "limit": limit}).all()
     session.commit()
-    return sorted((_detached(model, row) for row in found), key=lambda r: r.id)
-
-
-def _detached(model: type[T], row: Row) -> T:
-    """An ORM object for a returned row, known to be in the database (a later `session.add` updates it)."""
-    obj = model(**row._mapping)
-    make_transient_to_detached(obj)
-    return obj
+    return sorted(found, key=lambda row: row.id)

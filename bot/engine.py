@@ -25,6 +25,9 @@ class Context:
     now: datetime = field(default_factory=utcnow)
     decision: str | None = None  # what the bot did with the message, kept for statistics
     faq_id: str | None = None
+    # Whether the sender waits for the team in this private chat, when the worker looked it up for a whole
+    # batch at once (handoff.waiting_in_private); None: not looked up, the handler asks.
+    waiting: bool | None = None
 
     def note(self, decision: str, faq_id: str | None = None) -> None:
         self.decision, self.faq_id = decision, faq_id

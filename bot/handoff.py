@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -206,14 +206,38 @@ def open_for(session: Session, member: User) -> list[Escalation]:
 
 
 def open_in_private_chat(session: Session, platform: str, chat_id: str, asker_id: str) -> Escalation | None:
-    found = session.exec(_open_in_private_chat(), params={"platform": platform, "chat_id": chat_id, "asker": asker_id})
-    return found.first()
+    """The asker's open escalation in this private chat. Every private message asks and almost never finds
+    one, so the question is a Core query for an id (the ORM's loading machinery cost more than the query);
+    the escalation itself is loaded only when there is one."""
+    session.flush()  # a change made earlier in this transaction (an escalation answered) counts, as in an ORM query
+    found = session.connection().execute(_open_in_private_chat(),
+                                         {"platform": platform, "chat_id": chat_id, "asker": asker_id}).scalar()
+    return session.get(Escalation, found) if found is not None else None
+
+
+def waiting_in_private(session: Session, messages: Sequence[IncomingMessage]) -> set[tuple[str, str, str]]:
+    """(platform, chat id, asker) of the private messages whose sender waits for the team in that chat:
+    one query for a batch of messages instead of one each. An escalation in a private chat is opened only
+    while a message of that chat is processed, so for a batch with one message per chat the answer holds
+    until the batch is done."""
+    chats = [m.chat_id for m in messages if not m.is_group]
+    if not chats:
+        return set()
+    found = session.connection().execute(_waiting_in_private(), {"chats": chats})
+    return {(row.platform, row.chat_id, row.asker_id) for row in found}
+
+
+@cache
+def _waiting_in_private():
+    return select(Escalation.platform, Escalation.chat_id, Escalation.asker_id).where(
+        Escalation.chat_id.in_(bindparam("chats", expanding=True)), Escalation.chat_kind == ChatKind.PRIVATE.value,
+        Escalation.status.in_(OPEN))
 
 
 @cache
 def _open_in_private_chat():
     """Built once: every private message asks it."""
-    return select(Escalation).where(
+    return select(Escalation.id).where(
         Escalation.platform == bindparam("platform"), Escalation.chat_id == bindparam("chat_id"),
         Escalation.asker_id == bindparam("asker"), Escalation.chat_kind == ChatKind.PRIVATE.value,
         Escalation.status.in_(OPEN)).order_by(Escalation.id.desc()).limit(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -121,9 +121,9 @@ def to_message(row: InboxMessage) -> IncomingMessage:
     )
 
 
-def claim(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[InboxMessage]:
+def claim(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[Row]:
     """Lease the oldest unfinished row of each chat not leased by someone else (so a chat keeps its order)."""
-    return claims.claim(session, InboxMessage, _claim_statement(), now, lease, limit)
+    return claims.claim(session, _claim_statement(), now, lease, limit)
 
 
 @cache
@@ -132,25 +132,41 @@ def _claim_statement():
     return claims.claim_statement(InboxMessage.__table__, "new")
 
 
-def finish(session: Session, row: InboxMessage, now: datetime, decision: str | None = None,
-           faq_id: str | None = None) -> bool:
+@dataclass(frozen=True)
+class Done:
+    """A claimed row answered: what the bot did with it, for statistics."""
+
+    row: Row
+    decision: str | None = None
+    faq_id: str | None = None
+
+
+def finish(session: Session, row: Row, now: datetime, decision: str | None = None, faq_id: str | None = None) -> bool:
     """Mark a claimed row done; False if another worker took it over after the lease (then roll back)."""
-    return _close(session, row, status="done", processed_at=now, decision=decision, faq_id=faq_id, error=row.error)
+    return finish_all(session, [Done(row, decision, faq_id)], now)
 
 
-def give_up(session: Session, row: InboxMessage, now: datetime, error: str) -> bool:
-    return _close(session, row, status="failed", processed_at=now, decision=None, faq_id=None, error=error[:1000])
+def finish_all(session: Session, done: Sequence[Done], now: datetime) -> bool:
+    """Mark claimed rows done in one round trip; False if another worker took any of them over (then roll
+    back, and finish them one by one to learn which)."""
+    return _close(session, [_closed(d.row, status="done", processed_at=now, decision=d.decision, faq_id=d.faq_id,
+                                    error=d.row.error) for d in done])
 
 
-def _close(session: Session, row: InboxMessage, **values: object) -> bool:
-    """Close the row only under the claim that `row` came from: the claim counted `attempts` up, so a
-    takeover changes it. The stored transcript keeps no personal numbers from here on."""
-    values.update(lease_until=None, text=mask(row.text))
-    closed = session.connection().execute(_close_statement(), {"row_id": row.id, "claimed": row.attempts,
-                                                                **values}).rowcount
-    for name, value in values.items():
-        setattr(row, name, value)
-    return closed == 1
+def give_up(session: Session, row: Row, now: datetime, error: str) -> bool:
+    return _close(session, [_closed(row, status="failed", processed_at=now, decision=None, faq_id=None,
+                                    error=error[:1000])])
+
+
+def _closed(row: Row, **values: object) -> dict[str, object]:
+    """The close's parameters: valid only under the claim that `row` came from (the claim counted `attempts`
+    up, so a takeover changes it). The stored transcript keeps no personal numbers from here on."""
+    return {"row_id": row.id, "claimed": row.attempts, "lease_until": None, "text": mask(row.text), **values}
+
+
+def _close(session: Session, closes: list[dict[str, object]]) -> bool:
+    """True when every row was closed (each id matches at most one row, so the counts tell)."""
+    return session.connection().execute(_close_statement(), closes).rowcount == len(closes)
 
 
 @cache

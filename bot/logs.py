@@ -61,6 +61,9 @@ def configure(level: str = "info", form: str = "json") -> None:
         logger.handlers.clear()
         logger.setLevel(logging.NOTSET)
         logger.propagate, logger.disabled = True, False
+    # httpx logs every request at info: a JSON line for each reply sent costs the sender CPU, and the
+    # sender logs the sends that fail itself. At debug level they are kept.
+    logging.getLogger("httpx").setLevel(logging.WARNING if root.level > logging.DEBUG else logging.NOTSET)
 
 
 @contextmanager

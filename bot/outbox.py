@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
 from bot import claims
@@ -18,28 +20,49 @@ from bot.tables import OutboxMessage
 PART_LIMIT = 1950
 
 
-def enqueue(session: Session, out: OutgoingMessage, now: datetime, inbox_id: int | None = None) -> list[OutboxMessage]:
-    """One row per part of a long reply, so a retry never sends a part twice."""
-    rows = [
-        OutboxMessage(inbox_id=inbox_id, platform=out.platform, chat_id=out.chat_id, chat_kind=out.chat_kind.value,
-                      text=part, mention_user_id=out.mention_user_id if number == 0 else None,
-                      reply_to=out.reply_to if number == 0 else None, next_attempt_at=now, created_at=now,
-                      purpose=out.meta.get("purpose", "reply"), escalation_id=out.meta.get("escalation_id"))
-        for number, part in enumerate(split_text(out.text, PART_LIMIT))
-    ]
-    session.add_all(rows)
-    return rows
+def enqueue(session: Session, out: OutgoingMessage, now: datetime, inbox_id: int | None = None) -> list[Row]:
+    """Store one reply; returns its rows (a long reply is several parts), ids included."""
+    return session.connection().execute(_insert_returning(), parts(out, now, inbox_id)).all()
 
 
-def to_message(row: OutboxMessage) -> OutgoingMessage:
+def store(session: Session, rows: list[dict]) -> None:
+    """Store the parts of many replies in one statement (the worker's hot path)."""
+    if rows:
+        session.connection().execute(_insert(), rows)
+
+
+def parts(out: OutgoingMessage, now: datetime, inbox_id: int | None = None) -> list[dict]:
+    """One row per part of a long reply, so a retry never sends a part twice. Every column is given:
+    a Core insert applies none of the model's defaults."""
+    return [dict(inbox_id=inbox_id, platform=out.platform, chat_id=out.chat_id, chat_kind=out.chat_kind.value,
+                 text=part, mention_user_id=out.mention_user_id if number == 0 else None,
+                 reply_to=out.reply_to if number == 0 else None, purpose=out.meta.get("purpose", "reply"),
+                 escalation_id=out.meta.get("escalation_id"), status="pending", attempts=0, next_attempt_at=now,
+                 lease_until=None, created_at=now, sent_at=None, last_error=None, platform_message_ids=[])
+            for number, part in enumerate(split_text(out.text, PART_LIMIT))]
+
+
+@cache
+def _insert():
+    """Core, not ORM objects: building a SQLModel object per reply cost more CPU than storing it."""
+    return insert(OutboxMessage.__table__)
+
+
+@cache
+def _insert_returning():
+    table = OutboxMessage.__table__
+    return _insert().returning(*table.c, sort_by_parameter_order=True)
+
+
+def to_message(row: Row | OutboxMessage) -> OutgoingMessage:
     return OutgoingMessage(platform=row.platform, chat_id=row.chat_id, chat_kind=ChatKind(row.chat_kind),
                            text=row.text, mention_user_id=row.mention_user_id, reply_to=row.reply_to,
                            meta={"purpose": row.purpose, "escalation_id": row.escalation_id})
 
 
-def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[OutboxMessage]:
+def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[Row]:
     """Lease the oldest pending reply of each chat, when due and not leased (a chat's replies keep their order)."""
-    return claims.claim(session, OutboxMessage, _claim_statement(), now, lease, limit)
+    return claims.claim(session, _claim_statement(), now, lease, limit)
 
 
 @cache
@@ -48,24 +71,36 @@ def _claim_statement():
     return claims.claim_statement(table, "pending", table.c.next_attempt_at <= bindparam("now"))
 
 
-def _set(session: Session, row: OutboxMessage, **values: object) -> None:
-    # A Core UPDATE: the claim's lease was set the same way, so the ORM object does not know it.
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(lease_until=None, **values)
-                    .execution_options(synchronize_session=False))
-    for name, value in values.items():
-        setattr(row, name, value)
+def mark_sent(session: Session, row: Row | OutboxMessage, now: datetime, platform_ids: tuple[str, ...]) -> None:
+    mark_all_sent(session, [(row, platform_ids)], now)
 
 
-def mark_sent(session: Session, row: OutboxMessage, now: datetime, platform_ids: tuple[str, ...]) -> None:
-    _set(session, row, status="sent", sent_at=now, platform_message_ids=list(platform_ids), last_error=None)
+def mark_all_sent(session: Session, sent: Sequence[tuple[Row | OutboxMessage, tuple[str, ...]]],
+                  now: datetime) -> None:
+    """Close delivered rows in one round trip: the sender marks what finished meanwhile together."""
+    session.connection().execute(_sent_statement(), [{"row_id": row.id, "sent_at": now, "ids": list(ids)}
+                                                     for row, ids in sent])
 
 
-def retry_later(session: Session, row: OutboxMessage, at: datetime, error: str) -> None:
+@cache
+def _sent_statement():
+    table = OutboxMessage.__table__
+    return (update(table).where(table.c.id == bindparam("row_id"))
+            .values(status="sent", sent_at=bindparam("sent_at"), platform_message_ids=bindparam("ids"),
+                    last_error=None, lease_until=None))
+
+
+def retry_later(session: Session, row: Row | OutboxMessage, at: datetime, error: str) -> None:
     _set(session, row, next_attempt_at=at, last_error=error[:1000])
 
 
-def mark_failed(session: Session, row: OutboxMessage, error: str) -> None:
+def mark_failed(session: Session, row: Row | OutboxMessage, error: str) -> None:
     _set(session, row, status="failed", last_error=error[:1000])
+
+
+def _set(session: Session, row: Row | OutboxMessage, **values: object) -> None:
+    table = OutboxMessage.__table__
+    session.connection().execute(update(table).where(table.c.id == row.id).values(lease_until=None, **values))
 
 
 def recent_in_chat(session: Session, platform: str, chat_id: str, since: datetime) -> list[OutboxMessage]:

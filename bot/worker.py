@@ -7,13 +7,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-import httpx
+from sqlalchemy.engine import Row
+from sqlmodel import Session
 
-from bot import etiquette, inbox, logs, outbox, reminders, retention, wakeups
-from bot.delivery import Sender, wait_any
+from bot import etiquette, handoff, inbox, logs, outbox, reminders, retention, wakeups
+from bot.delivery import Sender, http_clients, wait_any
 from bot.engine import Context, Engine
+from bot.messages import IncomingMessage, OutgoingMessage
 from bot.platforms.base import Platform
 from bot.runtime import Runtime
 from bot.tables import InboxMessage
@@ -21,6 +23,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.models import utcnow
 
 log = logging.getLogger("troly.worker")
+BATCH = 50  # inbox rows claimed at once
 PURGE_EVERY_SECONDS = 3600.0  # old transcripts go within the hour; a daily retention needs no finer clock
 
 
@@ -28,61 +31,119 @@ class Worker:
     def __init__(self, runtime: Runtime, engine: Engine, threads: int = 4) -> None:
         self.rt = runtime
         self.engine = engine
+        self.threads = threads
         self.wake = asyncio.Event()
         # Most of a message's time is spent waiting for the database, so a few are processed at once.
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="troly-worker")
 
-    def process_inbox(self, limit: int = 50, after_each: Callable[[], None] = lambda: None) -> int:
-        """Process the claimable rows once; returns how many were taken. `after_each` runs after every commit.
+    def process_inbox(self, limit: int = BATCH, replies_queued: Callable[[], None] = lambda: None) -> int:
+        """Process the claimable rows once; returns how many were taken. `replies_queued` runs after each
+        commit that queued replies."""
+        return len(self._process_batch(limit, replies_queued))
+
+    def _process_batch(self, limit: int, replies_queued: Callable[[], None]) -> list[Row]:
+        """Claim rows and process them; returns the rows claimed.
 
         A claim holds at most one row per chat, so the rows of a batch can be processed side by side."""
         lease = timedelta(seconds=self.rt.settings.lease_seconds)
         with self.rt.session() as s:
             rows = inbox.claim(s, utcnow(), lease, limit)
-        if not rows:
-            return 0
-        knowledge = self.rt.knowledge()  # one FAQ version check per batch: an edit is followed at the next one
+            if not rows:
+                return rows
+            knowledge = self.rt.knowledge(s)  # one FAQ version check per batch: an edit is followed at the next one
 
-        def one(row: InboxMessage) -> None:
-            with logs.handling(f"inbox:{row.id}"):
-                self._process(row, knowledge)
-            after_each()
+        def some(part: list[Row]) -> None:
+            if self._process_some(part, knowledge):
+                replies_queued()
 
-        list(self._pool.map(one, rows))
-        return len(rows)
+        list(self._pool.map(some, _deal(rows, self.threads)))
+        return rows
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def _process(self, claimed: InboxMessage, knowledge: KnowledgeBase) -> None:
-        """Answer one claimed row; `inbox.finish` refuses it if another worker took it over meanwhile."""
+    def _process_some(self, rows: list[Row], knowledge: KnowledgeBase) -> bool:
+        """Several rows in one transaction: one connection checkout and one commit for all, not one each.
+        Anything out of the ordinary (a handler error, a row taken over, a database error) rolls them all
+        back, and each is then processed on its own, where it is dealt with as before. True when replies
+        were queued."""
+        if len(rows) > 1:
+            try:
+                answered = self._answer_all(rows, knowledge)
+                if answered is not None:
+                    return answered
+            except Exception as error:
+                log.info("a batch of %d rows rolled back (%r): processing them one by one", len(rows), error)
+        queued = False
+        for row in rows:
+            with logs.handling(f"inbox:{row.id}"):
+                queued = self._process(row, knowledge) or queued
+        return queued
+
+    def _answer_all(self, rows: list[Row], knowledge: KnowledgeBase) -> bool | None:
+        """Whether replies were queued, once every row was answered and committed; None (all rolled back)
+        when a row needs to be processed on its own."""
+        limit = self.rt.settings.inbox_max_attempts
+        if any(row.attempts > limit for row in rows):
+            return None
+        with self.rt.session() as s:
+            now = utcnow()
+            messages = [inbox.to_message(row) for row in rows]
+            waiting = handoff.waiting_in_private(s, messages)
+            done, replied, parts = [], [], []
+            for row, message in zip(rows, messages):
+                with logs.handling(f"inbox:{row.id}"):
+                    asker = (message.platform, message.chat_id, message.sender_id)
+                    ctx, replies = self._answer(s, message, knowledge, now, waiting=asker in waiting)
+                done.append(inbox.Done(row, ctx.decision, ctx.faq_id))
+                replied.append(bool(replies))
+                parts += [part for out in replies for part in outbox.parts(out, now, row.id)]
+            outbox.store(s, parts)
+            if not inbox.finish_all(s, done, now):
+                return None
+            s.commit()
+        for finished, answered in zip(done, replied):
+            self._count(answered, finished.decision)
+        return bool(parts)
+
+    def _process(self, claimed: Row, knowledge: KnowledgeBase) -> bool:
+        """Answer one claimed row; `inbox.finish` refuses it if another worker took it over meanwhile.
+        True when replies were queued."""
         with self.rt.session() as s:
             now = utcnow()
             if claimed.attempts > self.rt.settings.inbox_max_attempts:
                 if inbox.give_up(s, claimed, now, claimed.error or "quá số lần thử"):
                     s.commit()
                     self.rt.metrics.processed.labels("failed").inc()
-                return
-            ctx = Context(s, knowledge, self.rt.settings, now)
+                return False
             try:
-                replies = self.engine.process(inbox.to_message(claimed), ctx)
-                replies = etiquette.admit(s, replies, now, self.rt.settings)
+                ctx, replies = self._answer(s, inbox.to_message(claimed), knowledge, now)
             except Exception as error:  # a handler bug: keep the message, retry after the lease, then give up
                 s.rollback()
                 log.exception("inbox %s: handler error", claimed.id)
                 self._note_error(claimed.id, repr(error))
                 self.rt.metrics.processed.labels("error").inc()
-                return
-            for out in replies:
-                outbox.enqueue(s, out, now, claimed.id)
+                return False
+            outbox.store(s, [part for out in replies for part in outbox.parts(out, now, claimed.id)])
             if not inbox.finish(s, claimed, now, ctx.decision, ctx.faq_id):
                 # Our lease ran out and another worker took the row over: its answer is the one kept.
                 s.rollback()
                 log.warning("inbox %s: taken over by another worker, my answer is dropped", claimed.id)
-                return
+                return False
             s.commit()
-        self.rt.metrics.processed.labels("replied" if replies else "silent").inc()
-        self.rt.metrics.decisions.labels(ctx.decision or "none").inc()
+        self._count(bool(replies), ctx.decision)
+        return bool(replies)
+
+    def _answer(self, s: Session, message: IncomingMessage, knowledge: KnowledgeBase, now: datetime,
+                waiting: bool | None = None) -> tuple[Context, list[OutgoingMessage]]:
+        """The handlers' replies to one message, as group manners admit them (the caller stores them)."""
+        ctx = Context(s, knowledge, self.rt.settings, now, waiting=waiting)
+        replies = self.engine.process(message, ctx)
+        return ctx, etiquette.admit(s, replies, now, self.rt.settings)
+
+    def _count(self, replied: bool, decision: str | None) -> None:
+        self.rt.metrics.processed.labels("replied" if replied else "silent").inc()
+        self.rt.metrics.decisions.labels(decision or "none").inc()
 
     def send_reminders(self) -> int:
         """Queue the reminders due now (by the runtime's clock); returns how many were queued."""
@@ -131,16 +192,21 @@ class Worker:
             loop = asyncio.get_running_loop()
             # The sender starts on each reply as soon as it is committed, not after the whole batch.
             wake_sender = (lambda: loop.call_soon_threadsafe(sender.wake.set)) if sender else (lambda: None)
+            self.wake.clear()  # before claiming: a message stored during the claim wakes the next round
             try:
-                taken = await asyncio.to_thread(self.process_inbox, 50, wake_sender)
+                rows = await asyncio.to_thread(self._process_batch, BATCH, wake_sender)
             except Exception:  # e.g. the database is briefly unavailable: keep the loop alive
                 log.exception("worker: claiming inbox rows failed")
-                taken = 0
-            if taken and sender is not None:
-                sender.wake.set()
-            if not taken:
-                self.wake.clear()
+                rows = []
+            # Claim again at once only when rows are known to wait: a full batch, or a chat's next message
+            # (claimable now that the one before it is done). New messages wake the worker themselves.
+            if not (len(rows) == BATCH or any(row.has_next for row in rows)):
                 await wait_any(self.wake, stop, self.rt.settings.worker_poll_seconds)
+
+
+def _deal(rows: list[Row], hands: int) -> list[list[Row]]:
+    """The rows dealt round-robin into at most `hands` parts, so that the oldest rows start first."""
+    return [part for part in (rows[n::hands] for n in range(hands)) if part]
 
 
 class Service:
@@ -149,10 +215,8 @@ class Service:
     def __init__(self, runtime: Runtime, engine: Engine, platforms: Mapping[str, Platform]) -> None:
         self.rt = runtime
         self.worker = Worker(runtime, engine)
-        # httpcore looks at every pooled connection on each request, so a bounded pool costs less CPU per send.
-        self.client = httpx.AsyncClient(timeout=runtime.settings.send_timeout_seconds,
-                                        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
-        self.sender = Sender(runtime, platforms, self.client)
+        self.clients = http_clients(runtime.settings.send_timeout_seconds)
+        self.sender = Sender(runtime, platforms, self.clients)
         self.stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._listener: wakeups.Listener | None = None
@@ -162,9 +226,14 @@ class Service:
                        asyncio.create_task(self.sender.run(self.stop))]
         if self.rt.engine.dialect.name == "postgresql":  # messages stored by other processes wake this worker
             loop = asyncio.get_running_loop()
-            self._listener = wakeups.Listener(self.rt.settings.database_url,
-                                              lambda: loop.call_soon_threadsafe(self.worker.wake.set))
+            self._listener = wakeups.Listener(self.rt.settings.database_url, lambda: self._notified(loop))
             self._listener.start()
+
+    def _notified(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From the listening thread. A worker already woken claims this message too (it clears its wake-up
+        before claiming), so under load one round trip to the event loop per batch is enough, not one per message."""
+        if not self.worker.wake.is_set():
+            loop.call_soon_threadsafe(self.worker.wake.set)
 
     def wake(self) -> None:
         self.worker.wake.set()
@@ -175,4 +244,4 @@ class Service:
             await asyncio.to_thread(self._listener.stop)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(self.worker.close)
-        await self.client.aclose()
+        await asyncio.gather(*(client.aclose() for client in self.clients))

@@ -10,7 +10,7 @@ from bot.privacy import mask
 
 class HoldHandler:
     def handle(self, message: IncomingMessage, ctx: Context) -> list[OutgoingMessage] | None:
-        if message.is_group or not message.text.strip():
+        if message.is_group or not message.text.strip() or ctx.waiting is False:
             return None
         waiting = handoff.open_in_private_chat(ctx.session, message.platform, message.chat_id, message.sender_id)
         if waiting is None:
