@@ -71,8 +71,9 @@ class Platform(Protocol):
     name: str  # "zalo" | "zalo-bot" | "facebook": also IncomingMessage.platform
     max_text: int
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
-        """Raise Rejected unless the raw body is signed by the platform. Headers are lower-case."""
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> object | None:
+        """Raise Rejected unless the raw body is signed by the platform. Headers are lower-case.
+        Returns the parsed body when checking needed it (so that it is parsed once), else None."""
 
     def parse(self, payload: object) -> Delivery:
         """Every event of a verified delivery, as our messages. Never raises on odd input."""

@@ -92,7 +92,7 @@ class ZaloOA:
         self.oa_id = oa_id
         self._names = names_pattern(bot_names)
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> dict:
         """X-ZEvent-Signature = [mac=]sha256_hex(app_id + raw body + timestamp + OA secret key)."""
         signature = headers.get("x-zevent-signature")
         if not signature:
@@ -112,6 +112,7 @@ class ZaloOA:
         given = signature.strip().removeprefix("mac=").strip().lower()
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise Rejected(403, "X-ZEvent-Signature does not match")
+        return payload
 
     def parse(self, payload: object) -> Delivery:
         """One Zalo event per delivery: a message, a follow, an echo, or a skipped name."""
