@@ -92,9 +92,14 @@ def main() -> None:
     print(f"{'set':34} {'intents':>7} {'qs':>5} | {columns} written | {columns} stripped")
     for name in SETS:
         r = evaluate(name, encoder)
-        cells = [" ".join(f"{r[f'{kind}_{mode}']:{width}.1f}" for kind, width in
+        cells = [" ".join(_cell(r[f"{kind}_{mode}"], width) for kind, width in
                           (("lexical", 8), ("semantic", 8), ("bm25", 6))) for mode in ("written", "stripped")]
         print(f"{name:34} {r['intents']:7.0f} {r['questions']:5.0f} | {cells[0]}         | {cells[1]}")
+
+
+def _cell(value: float, width: int) -> str:
+    """A percentage, or a dash for a column that was not run."""
+    return f"{'-':>{width}}" if math.isnan(value) else f"{value:{width}.1f}"
 
 
 if __name__ == "__main__":
