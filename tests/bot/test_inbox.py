@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot import inbox
@@ -68,3 +69,30 @@ def test_finishing_a_row_masks_personal_numbers_in_the_transcript(session):
     stored = session.exec(select(InboxMessage)).one()
     assert stored.status == "done"
     assert "001203004567" not in stored.text and "0912345678" not in stored.text
+
+
+def test_the_webhook_writer_commits_each_delivery_and_skips_a_retry(runtime, session):
+    writer = inbox.Writer(runtime.engine)
+    assert writer.record([message("w1")], utcnow()) == 1
+    assert writer.record([message("w1")], utcnow()) == 0
+    assert [row.message_id for row in session.exec(select(InboxMessage))] == ["w1"]
+    writer.close()
+
+
+def test_the_webhook_writer_replaces_a_connection_that_died_and_loses_nothing(runtime, session):
+    writer = inbox.Writer(runtime.engine)
+    writer.record([message("w1")], utcnow())
+    writer._raw.dbapi_connection.close()  # as a database restart would leave it
+    assert writer.record([message("w2")], utcnow()) == 1
+    assert sorted(row.message_id for row in session.exec(select(InboxMessage))) == ["w1", "w2"]
+    writer.close()
+
+
+def test_the_webhook_writer_says_the_inbox_is_unavailable_when_a_new_connection_fails_too(runtime, tmp_path):
+    from bot.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}")  # no tables: every insert fails
+    writer = inbox.Writer(engine)
+    with pytest.raises(inbox.Unavailable):
+        writer.record([message("w1")], utcnow())
+    engine.dispose()
