@@ -383,14 +383,15 @@ class Cpu:
 
 
 def postgres_cpu() -> float:
-    """CPU seconds used so far by the PostgreSQL server processes still running (all its databases)."""
+    """CPU seconds used so far by the PostgreSQL server (all its databases). A backend that exited is
+    counted through the postmaster, which reaped it (its children's time, cutime + cstime)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError):
             text = stat.read_text()
             if "(postgres)" in text:
                 fields = text.rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
+                total += sum(int(f) for f in fields[11:15])
     return total / CLK_TCK
 
 
