@@ -5,7 +5,9 @@ The whole suite also runs on PostgreSQL with TROLY_TEST_DATABASE=postgresql (slo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -63,36 +65,39 @@ def test_two_processes_claiming_at_once_take_each_row_once(postgres_url):
     rt.engine.dispose()
 
 
-def test_a_webhook_is_answered_through_postgresql(postgres_url):
+@contextmanager
+def live_app(postgres_url: str) -> Iterator[tuple[TestClient, FakePlatform]]:
+    """The app on PostgreSQL with its worker, every platform at a fake."""
     with FakePlatform() as fake:
         settings = Settings(database_url=postgres_url, _env_file=None, seed_admin=False, worker_poll_seconds=0.05,
                             **d.platform_env(fake.base_url))
         app = create_app(settings)
         with TestClient(app) as client:
-            body, headers = d.zalo("quen mat khau vneid", sender="pg-user")
-            assert client.post("/webhooks/zalo", content=body, headers=headers).status_code == 200
-            assert client.post("/webhooks/zalo", content=body, headers=headers).json()["stored"] == 0
-            assert fake.wait_for(1)
+            yield client, fake
         app.state.runtime.engine.dispose()
-        assert [r.recipient for r in fake.delivered] == ["pg-user"]
+
+
+def test_a_webhook_is_answered_through_postgresql(postgres_url):
+    with live_app(postgres_url) as (client, fake):
+        body, headers = d.zalo("quen mat khau vneid", sender="pg-user")
+        assert client.post("/webhooks/zalo", content=body, headers=headers).status_code == 200
+        assert client.post("/webhooks/zalo", content=body, headers=headers).json()["stored"] == 0
+        assert fake.wait_for(1)
+    assert [r.recipient for r in fake.delivered] == ["pg-user"]
 
 
 def test_after_the_database_drops_every_connection_the_next_delivery_is_stored_and_answered(postgres_url):
-    with FakePlatform() as fake:
-        settings = Settings(database_url=postgres_url, _env_file=None, seed_admin=False, worker_poll_seconds=0.05,
-                            **d.platform_env(fake.base_url))
-        app = create_app(settings)
-        with TestClient(app) as client:
-            body, headers = d.zalo("quen mat khau vneid", sender="before")
-            assert client.post("/webhooks/zalo", content=body, headers=headers).status_code == 200
-            assert fake.wait_for(1)
-            database = make_url(postgres_url).database
-            with create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT").connect() as c:
-                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database})
-            body, headers = d.zalo("lam can cuoc o dau", sender="after")
-            response = client.post("/webhooks/zalo", content=body, headers=headers)
-            assert response.status_code == 200 and response.json()["stored"] == 1
-            assert fake.wait_for(2, timeout=15)
-        app.state.runtime.engine.dispose()
-        assert sorted(r.recipient for r in fake.delivered) == ["after", "before"]
+    with live_app(postgres_url) as (client, fake):
+        body, headers = d.zalo("quen mat khau vneid", sender="before")
+        assert client.post("/webhooks/zalo", content=body, headers=headers).status_code == 200
+        assert fake.wait_for(1)
+        server = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with server.connect() as c:  # as a restart would
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": make_url(postgres_url).database})
+        server.dispose()
+        body, headers = d.zalo("lam can cuoc o dau", sender="after")
+        response = client.post("/webhooks/zalo", content=body, headers=headers)
+        assert response.status_code == 200 and response.json()["stored"] == 1
+        assert fake.wait_for(2, timeout=15)
+    assert sorted(r.recipient for r in fake.delivered) == ["after", "before"]
