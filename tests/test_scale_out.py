@@ -13,6 +13,8 @@ import signal
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -175,7 +177,7 @@ def test_while_the_platform_fails_and_goes_down_every_reply_arrives_once(tmp_pat
 def test_a_worker_killed_in_the_middle_of_a_batch_is_taken_over_once(tmp_path):
     with fresh_postgres_database("troly_kill") as url, FakePlatform() as fake:
         running = cluster(tmp_path, fake, url, lease_seconds=3)
-        victim, survivor = running.proc("worker0"), running.proc("worker1")
+        victim = running.proc("worker0")
         try:
             async def load_and_kill() -> so.Posted:
                 posting = asyncio.create_task(so.flat_out(running.ports, so.deliveries("kill", 1500), lanes=8))
@@ -185,14 +187,17 @@ def test_a_worker_killed_in_the_middle_of_a_batch_is_taken_over_once(tmp_path):
                 # moment cannot be made safe, so the platform refuses sends around the kill (and the victim has
                 # a second to record the replies already taken).
                 fake.outage(60)
-                survivor.signal(signal.SIGSTOP)  # for less than a lease: now only the victim claims
-                await asyncio.sleep(1.0)
-                paused_until = time.monotonic() + 1.5
-                while not query(url, CLAIMED) and time.monotonic() < paused_until:  # the victim is mid-batch
-                    await asyncio.sleep(0.01)
-                victim.signal(signal.SIGKILL)
-                await asyncio.to_thread(victim.popen.wait)
-                survivor.signal(signal.SIGCONT)
+                await asyncio.sleep(1.0)  # replies the platform took before the outage are recorded meanwhile
+                # A batch takes milliseconds; with `lastanswer` locked each worker stops inside its batch (where
+                # it remembers what it answered), holding its claimed inbox rows: the victim is killed there,
+                # the survivor goes on once the lock is gone. The senders never touch that table.
+                with table_locked(url, "lastanswer"):
+                    paused_until = time.monotonic() + 2.0
+                    while not query(url, CLAIMED) and time.monotonic() < paused_until:
+                        await asyncio.sleep(0.01)
+                    await asyncio.sleep(0.5)  # new messages keep coming: both workers are inside a batch
+                    victim.signal(signal.SIGKILL)
+                    await asyncio.to_thread(victim.popen.wait)
                 await asyncio.sleep(1.0)  # the victim's last sends are refused before the platform is back
                 fake.outage(0)
                 return await posting
@@ -202,11 +207,22 @@ def test_a_worker_killed_in_the_middle_of_a_batch_is_taken_over_once(tmp_path):
             assert result.exact, result.describe()
             assert query(url, "SELECT COUNT(*) FROM inbox WHERE attempts > 1") > 0  # the victim's, taken over
         finally:
-            survivor.signal(signal.SIGCONT)
             running.stop()
 
 
 CLAIMED = "SELECT COUNT(*) FROM inbox WHERE status = 'new' AND lease_until > now()"
+
+
+@contextmanager
+def table_locked(url: str, table: str) -> Iterator[None]:
+    """No process can write the table meanwhile (reading it still works)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as db:
+        db.execute("SET lock_timeout = '10s'")  # fail, never hang, if a writer does not let go
+        db.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        yield
+        db.rollback()
 
 
 def query(url: str, sql: str) -> int:
