@@ -70,7 +70,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     """The ASGI app: health, metrics, the platforms' webhooks, and the worker when configured."""
     from contextlib import asynccontextmanager
 
-    from fastapi import FastAPI
     from fastapi.responses import JSONResponse, Response
 
     import webhooks
@@ -83,12 +82,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     service = build_service(rt, platforms) if rt.settings.worker_in_serve else None
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: webhooks.App):
         if service is not None:
             service.start()
         yield
         if service is not None:
             await service.close()
+        app.close_receivers()
 
     app = webhooks.App(title="Trợ lý số", version="0.1.0", lifespan=lifespan)
     app.state.runtime = rt
