@@ -6,7 +6,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ import httpx
 from sqlalchemy.engine import Row
 
 from bot import handoff, logs, outbox, tokens
+from bot.http11 import KeepAliveTransport
 from bot.messages import OutgoingMessage
 from bot.platforms.base import Platform, Sent, SendError
 from bot.runtime import Runtime
@@ -38,13 +40,12 @@ class Backoff:
 class Sender:
     """Claims due replies and sends each once; several chats in parallel, one chat in order."""
 
-    def __init__(self, runtime: Runtime, platforms: Mapping[str, Platform], clients: Sequence[httpx.AsyncClient],
+    def __init__(self, runtime: Runtime, platforms: Mapping[str, Platform], client: httpx.AsyncClient,
                  concurrency: int = 32) -> None:
         s = runtime.settings
         self.rt = runtime
         self.platforms = dict(platforms)
-        self.clients = list(clients)
-        self._busy = [0] * len(self.clients)  # sends under way on each client
+        self.client = client
         self.concurrency = concurrency
         self.backoff = Backoff(s.send_retry_base_seconds, s.send_retry_max_seconds, s.send_max_attempts)
         self.wake = asyncio.Event()
@@ -123,7 +124,7 @@ class Sender:
             return False
         started = time.perf_counter()
         try:
-            sent = await self._send(platform, row)
+            sent = await self._send(platform, outbox.to_message(row))
         except SendError as error:
             self._timed(row, started, "error")
             await asyncio.to_thread(self._after_error, row, error)
@@ -180,23 +181,14 @@ class Sender:
         margin = timedelta(seconds=min(s.send_timeout_seconds, s.lease_seconds / 2))
         return row.lease_until is None or utcnow() + margin < aware(row.lease_until)
 
-    async def _send(self, platform: Platform, row: Row) -> Sent:
-        """On the client with the fewest sends under way."""
-        n = self._busy.index(min(self._busy))
-        self._busy[n] += 1
-        try:
-            return await self._send_on(self.clients[n], platform, outbox.to_message(row))
-        finally:
-            self._busy[n] -= 1
-
-    async def _send_on(self, client: httpx.AsyncClient, platform: Platform, out: OutgoingMessage) -> Sent:
+    async def _send(self, platform: Platform, out: OutgoingMessage) -> Sent:
         token = await self._token(platform)
         try:
-            return await platform.send(client, out, token)
+            return await platform.send(self.client, out, token)
         except SendError as error:
             if not (error.token_expired and hasattr(platform, "refresh")):
                 raise
-        return await platform.send(client, out, await self._refresh(client, platform, token))
+        return await platform.send(self.client, out, await self._refresh(platform, token))
 
     async def _token(self, platform: Platform) -> str | None:
         """The access token, read from the database once and then kept (a refresh replaces it)."""
@@ -213,7 +205,7 @@ class Sender:
         with self.rt.session() as s:
             return tokens.current(s, name, *self._seeds[name])
 
-    async def _refresh(self, client: httpx.AsyncClient, platform: Platform, failed_token: str | None) -> str:
+    async def _refresh(self, platform: Platform, failed_token: str | None) -> str:
         """One refresh at a time across processes (the token row stays locked meanwhile): Zalo's refresh
         token works once, so a second refresh with it would fail. A token renewed meanwhile is simply used."""
         async with self._refresh_lock:
@@ -226,7 +218,7 @@ class Sender:
                 if row.access_token != failed_token:  # renewed meanwhile, here or by another process
                     self._tokens[platform.name] = row.access_token
                     return row.access_token
-                grant = await platform.refresh(client, row.refresh_token)
+                grant = await platform.refresh(self.client, row.refresh_token)
                 if not await asyncio.to_thread(tokens.store_grant, s, row, grant, utcnow()):
                     log.warning("%s token was refreshed elsewhere at the same time", platform.name)
             self._tokens[platform.name] = grant.access_token
@@ -257,14 +249,14 @@ class Sender:
             s.commit()
 
 
-def http_clients(timeout: float, connections: int = 32, per_client: int = 4) -> list[httpx.AsyncClient]:
-    """The sender's HTTP clients: `connections` in all, a few to each client. httpcore's pool walks all of
-    its connections and waiting requests on every request and response, so with 32 sends under way eight
-    pools of four cost 1.5 ms of CPU per send against 3.7 ms for one pool of 32 (one client per
-    connection saves nothing more). One TLS context for all of them: each would load the CA bundle again."""
+def http_client(timeout: float, connections: int = 32) -> httpx.AsyncClient:
+    """The sender's HTTP client, on the lean keep-alive transport (bot/http11.py). Behind a proxy (HTTPS_PROXY
+    and the like in the environment) httpx's own transport, which knows proxies, at a higher CPU cost."""
     tls = httpx.create_ssl_context()
-    limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
-    return [httpx.AsyncClient(timeout=timeout, limits=limits, verify=tls) for _ in range(connections // per_client)]
+    if urllib.request.getproxies():
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.AsyncClient(timeout=timeout, limits=limits, verify=tls)
+    return httpx.AsyncClient(timeout=timeout, transport=KeepAliveTransport(tls, connections))
 
 
 def _reason(error: SendError) -> str:

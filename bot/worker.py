@@ -13,7 +13,7 @@ from sqlalchemy.engine import Row
 from sqlmodel import Session
 
 from bot import etiquette, handoff, inbox, logs, outbox, reminders, retention, wakeups
-from bot.delivery import Sender, http_clients, wait_any
+from bot.delivery import Sender, http_client, wait_any
 from bot.engine import Context, Engine
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.platforms.base import Platform
@@ -215,8 +215,8 @@ class Service:
     def __init__(self, runtime: Runtime, engine: Engine, platforms: Mapping[str, Platform]) -> None:
         self.rt = runtime
         self.worker = Worker(runtime, engine)
-        self.clients = http_clients(runtime.settings.send_timeout_seconds)
-        self.sender = Sender(runtime, platforms, self.clients)
+        self.client = http_client(runtime.settings.send_timeout_seconds)
+        self.sender = Sender(runtime, platforms, self.client)
         self.stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._listener: wakeups.Listener | None = None
@@ -244,4 +244,4 @@ class Service:
             await asyncio.to_thread(self._listener.stop)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(self.worker.close)
-        await asyncio.gather(*(client.aclose() for client in self.clients))
+        await self.client.aclose()

@@ -198,7 +198,8 @@ def test_unclaimed_questions_remind_members_then_the_leader_outside_quiet_hours(
     rt, worker = app.state.runtime, app.state.service.worker
     chat.zalo(UNANSWERABLE, sender="u-private")
     chat.expect(3)
-    noon_in_hanoi = utcnow().replace(hour=5, minute=0, second=0, microsecond=0)
+    # Yesterday's: reminders are queued at the runtime's clock and sent when due by the real one.
+    noon_in_hanoi = (utcnow() - timedelta(days=1)).replace(hour=5, minute=0, second=0, microsecond=0)
     with rt.session() as s:
         [esc] = s.exec(select(Escalation)).all()
         esc.created_at = noon_in_hanoi

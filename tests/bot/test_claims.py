@@ -126,7 +126,7 @@ def test_an_expired_zalo_token_is_refreshed_by_one_process_and_read_by_the_other
 
         async def deliver_both() -> None:
             async with httpx.AsyncClient(timeout=5) as client:
-                senders = [Sender(rt, build_platforms(rt.settings), [client]) for rt in runtimes]
+                senders = [Sender(rt, build_platforms(rt.settings), client) for rt in runtimes]
                 await asyncio.gather(*(sender.deliver(row) for sender, row in zip(senders, rows)))
 
         asyncio.run(deliver_both())

@@ -84,7 +84,7 @@ def test_the_next_reply_of_a_chat_goes_out_when_the_one_before_is_sent_not_at_th
 
     async def deliver() -> float:
         async with httpx.AsyncClient(timeout=5) as client:
-            sender, stop = Sender(runtime, build_platforms(runtime.settings), [client]), asyncio.Event()
+            sender, stop = Sender(runtime, build_platforms(runtime.settings), client), asyncio.Event()
             task = asyncio.create_task(sender.run(stop))
             started = time.monotonic()
             while len(fake.delivered) < 3 and time.monotonic() - started < 10:
