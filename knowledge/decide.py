@@ -29,6 +29,15 @@ class Thresholds:
     # from `clear` up when the next entry scores at most `clear_ratio` of the best (messy.jsonl: +5 right, no wrong).
     clear: float = 0.5
     clear_ratio: float = 0.75
+    # The lead also counts what the best entry explains that the runner-up does not: coverage_lead x (best
+    # coverage - runner-up coverage, when positive), so a small score lead suffices where the runner-up shares
+    # only some of the message's words (a question on paying a household business's tax: the eTax entry uses
+    # "thuế", the business-registration entry does not). Not for a message of a word or two, whose coverage is
+    # all or nothing. Calibrated with `troly eval` on dev + messy.jsonl: on the shipped FAQ
+    # every weight from 0.03 to 0.12 adds right answers (+6 to +7 at 0.06-0.12) and no wrong one, 0.15 adds the
+    # first; on the FAQ before the 2026-11 phrasing pass 0.04-0.15 add +2 to +4 right and 1 wrong (an off-FAQ
+    # question, "đăng ký kết hôn cần giấy tờ gì", whose words one entry's phrasing all used). 0.08: mid-plateau.
+    coverage_lead: float = 0.08
     suggestion_band: float = 0.8  # other entries within this ratio of the best are offered too
     max_suggestions: int = 3
 
@@ -63,14 +72,18 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
             return Decision("ignore", None, score)
         return Decision("smalltalk", None, score)
     answer_at, gap, suggest_at = (t.group_answer, t.group_gap, t.group_suggest) if strict else (t.answer, t.gap, t.suggest)
-    sure_gap = t.sure_gap
+    sure_gap, coverage_lead = t.sure_gap, t.coverage_lead
     if len(result.normalized.folded) <= t.short_words:
         gap = sure_gap = max(gap, t.short_gap)
+        coverage_lead = 0.0
     # A short message that strongly matches is a question in keyword form ("le phi lam can cuoc").
     asks = reading.question or (len(result.normalized.folded) <= t.keyword_words and score >= t.group_statement)
     if strict and not asks:
         answer_at = t.group_statement
-    lead = score - second
+    # Coverage the runner-up lacks widens the lead (see `Thresholds.coverage_lead`).
+    runner_up = result.candidates[1] if len(result.candidates) > 1 else None
+    explains_more = max(0.0, best.coverage - runner_up.coverage) if best and runner_up else 0.0
+    lead = score - second + coverage_lead * explains_more
     leads = lead >= gap or (score >= t.sure and lead >= sure_gap)
     clear = score >= t.clear and second <= t.clear_ratio * score and (asks or not strict)
     if best and ((score >= answer_at and leads) or clear):

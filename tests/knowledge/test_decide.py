@@ -122,3 +122,19 @@ def test_a_suggestion_in_a_group_needs_a_relevant_question():
     assert decide(_result(close), QUESTION, group=True).kind == "suggest"
     off_topic = Reading(question=True, chatter=False, greeting=False, thanks=False, relevant=False)
     assert decide(_result(close), off_topic, group=True).kind == "ignore"
+
+
+def _covered(scores_and_coverage: list[tuple[float, float]], words: int = 12) -> MatchResult:
+    norm = Normalized("x", ("x",) * words, ("x",) * words)
+    return MatchResult(norm, [Candidate(f"e{i}", s, "p", c) for i, (s, c) in enumerate(scores_and_coverage)])
+
+
+def test_a_small_lead_is_enough_when_the_runner_up_explains_less_of_the_message():
+    t = Thresholds()
+    score, second = t.answer + 0.02, t.answer + 0.02 - t.gap / 2  # half the lead a private answer needs
+    assert decide(_covered([(score, 1.0), (second, 1.0)]), QUESTION, group=False).kind == "suggest"
+    assert decide(_covered([(score, 1.0), (second, 0.3)]), QUESTION, group=False).kind == "answer"
+    # Never below the answer threshold, and not for a message of a word or two.
+    low = t.answer - 0.02
+    assert decide(_covered([(low, 1.0), (low - t.gap / 2, 0.0)]), QUESTION, group=False).kind == "suggest"
+    assert decide(_covered([(score, 1.0), (second, 0.0)], words=2), QUESTION, group=False).kind == "suggest"
