@@ -23,14 +23,17 @@ def claim_statement(table: Table, waiting: str, *due: ColumnElement[bool]):
     of claiming again after every row just in case (an empty claim cost as much as a full one).
     """
     earlier = table.alias("earlier")
+    # "id + 0": so that only the chat's index can find a chat's other waiting rows. Without statistics (a new
+    # table) or with stale ones (a backlog after an outage) PostgreSQL otherwise walked the (status, id) index
+    # through every waiting row for each candidate: 0.8 s per claim with 2,000 messages waiting, not 10 ms.
     first_of_chat = ~exists().where(earlier.c.platform == table.c.platform, earlier.c.chat_id == table.c.chat_id,
-                                    earlier.c.status == waiting, earlier.c.id < table.c.id)
+                                    earlier.c.status == waiting, earlier.c.id + literal_column("0") < table.c.id)
     # Written out: SQLAlchemy compiles SQLite's RETURNING without table names, which would compare `later`
     # with itself. `waiting` is one of our status constants, never outside input.
     name = table.name
     has_next = literal_column(f"EXISTS (SELECT 1 FROM {name} AS later WHERE later.platform = {name}.platform "
                               f"AND later.chat_id = {name}.chat_id AND later.status = '{waiting}' "
-                              f"AND later.id > {name}.id)", Boolean)
+                              f"AND later.id + 0 > {name}.id)", Boolean)
     free = or_(table.c.lease_until.is_(None), table.c.lease_until < bindparam("now"))
     # MATERIALIZED: PostgreSQL would otherwise re-run the locking subquery for each row it joins, and every
     # re-run skips the rows already taken and hands out new ones, far past the limit.
