@@ -53,7 +53,7 @@ class App(FastAPI):
     def close_receivers(self) -> None:
         """At shutdown: each receiver keeps a database connection between deliveries."""
         for receiver in self.receivers.values():
-            receiver.inbox.close()
+            receiver.close()
 
 
 class Ahead:
@@ -95,9 +95,14 @@ class Receiver:
         self.on_stored = on_stored
         self.limit = runtime.settings.webhook_max_bytes
         self.inbox = inbox.Writer(runtime.engine)
+        # SQLite commits in microseconds, on the event loop; PostgreSQL's commits are shared (see GroupWriter).
+        self.grouped = inbox.GroupWriter(self.inbox) if runtime.engine.dialect.name == "postgresql" else None
         self.metrics = runtime.metrics
         self.received = self.metrics.received.labels(platform.name)
         self.by_status: dict[int, Counter] = {}
+
+    def close(self) -> None:
+        (self.grouped or self.inbox).close()
 
     def counter(self, status: int) -> Counter:
         """The webhook counter's child for one status, looked up once (labels() costs more than inc())."""
@@ -119,7 +124,7 @@ class Receiver:
         except TooLarge:
             status, answer = 413, _error("body too large")
         else:
-            status, answer = self.handle(body, headers)
+            status, answer = await self.handle(body, headers)
         self.counter(status).inc()
         content = _json(answer)
         await send({"type": "http.response.start", "status": status,
@@ -128,7 +133,7 @@ class Receiver:
                                 (b"x-request-id", request_id.encode())]})
         await send({"type": "http.response.body", "body": content})
 
-    def handle(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    async def handle(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
         platform = self.platform
         try:
             payload = platform.verify(body, headers)
@@ -149,7 +154,10 @@ class Receiver:
         if not delivery.messages:
             return 200, {"ok": True, "stored": 0}
         try:
-            stored = self.inbox.record(delivery.messages, utcnow())
+            if self.grouped is not None:
+                stored = await self.grouped.record(delivery.messages)
+            else:
+                stored = self.inbox.record(delivery.messages, utcnow())
         except inbox.Unavailable:
             log.exception("%s webhook: inbox unavailable", platform.name)
             return 503, _error("inbox unavailable, deliver again later")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
@@ -18,6 +20,7 @@ from bot import claims, wakeups
 from bot.messages import Attachment, ChatKind, IncomingMessage
 from bot.privacy import mask
 from bot.tables import InboxMessage
+from knowledge.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -64,15 +67,15 @@ def record(target: Session | Connection, messages: Iterable[IncomingMessage], no
     """Store new messages in the caller's transaction; one already stored (a platform's retry) is left
     alone. Returns how many were new."""
     connection = target.connection() if isinstance(target, Session) else target
-    return _store(connection.connection, connection.dialect, messages, now)
+    return _store(connection.connection, connection.dialect, [messages], now)[0]
 
 
 class Writer:
     """Records deliveries in transactions of their own on one DBAPI connection kept between them: the
     webhook's hot path, where a pool checkout and return per delivery cost as much as the insert.
 
-    Used from one thread (the server's event loop). A connection that fails is dropped and the delivery
-    tried once more on a new one, as a pre-ping would; the unique key makes that retry harmless."""
+    Used from one thread at a time. A connection that fails is dropped and the deliveries tried once more
+    on a new one, as a pre-ping would; the unique key makes that retry harmless."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -80,12 +83,16 @@ class Writer:
         self._raw: Any = None
 
     def record(self, messages: Sequence[IncomingMessage], now: datetime) -> int:
+        return self.record_all([messages], now)[0]
+
+    def record_all(self, deliveries: Sequence[Iterable[IncomingMessage]], now: datetime) -> list[int]:
+        """Several deliveries in one transaction; how many messages of each were new."""
         try:
-            return self._record(messages, now)
+            return self._record(deliveries, now)
         except self.errors:
             self._drop()
         try:
-            return self._record(messages, now)
+            return self._record(deliveries, now)
         except self.errors as error:
             self._drop()
             raise Unavailable(str(error)) from error
@@ -95,10 +102,10 @@ class Writer:
             self._raw.close()
             self._raw = None
 
-    def _record(self, messages: Sequence[IncomingMessage], now: datetime) -> int:
+    def _record(self, deliveries: Sequence[Iterable[IncomingMessage]], now: datetime) -> list[int]:
         if self._raw is None:
             self._raw = self.engine.raw_connection()
-        new = _store(self._raw, self.engine.dialect, messages, now)
+        new = _store(self._raw, self.engine.dialect, deliveries, now)
         self._raw.commit()
         return new
 
@@ -109,15 +116,69 @@ class Writer:
             self._raw = None
 
 
-def _store(dbapi_connection: Any, dialect: Dialect, messages: Iterable[IncomingMessage], now: datetime) -> int:
-    rows = [_row(m, now) for m in messages]
-    if not rows:
-        return 0
+class GroupWriter:
+    """PostgreSQL's side of the webhook: one thread writes, and the deliveries that arrive while it commits
+    share its next transaction. A PostgreSQL commit waits for the disk, milliseconds when the database is
+    busy; run on the event loop, as SQLite's commits of microseconds are, it let a process acknowledge one
+    delivery at a time. Each delivery is still acknowledged only after the commit that holds it."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._waiting: list[tuple[Sequence[IncomingMessage], asyncio.Future[int]]] = []
+        self._writing: asyncio.Task | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="troly-inbox")
+
+    async def record(self, messages: Sequence[IncomingMessage]) -> int:
+        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((messages, stored))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write())
+        return await stored
+
+    async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                counts = await loop.run_in_executor(self._thread, self.writer.record_all, [m for m, _ in batch],
+                                                    utcnow())
+            except Unavailable as error:
+                if len(batch) == 1:
+                    _settle(batch[0][1], error=error)
+                    continue
+                # One bad delivery must not keep the others out: each on its own.
+                for messages, stored in batch:
+                    try:
+                        _settle(stored, await loop.run_in_executor(self._thread, self.writer.record, messages,
+                                                                   utcnow()))
+                    except Unavailable as alone:
+                        _settle(stored, error=alone)
+                continue
+            for (_, stored), count in zip(batch, counts):
+                _settle(stored, count)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        self.writer.close()
+
+
+def _settle(future: asyncio.Future[int], count: int = 0, error: Exception | None = None) -> None:
+    if future.done():  # its request was cancelled (the platform hung up); the messages are stored all the same
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(count)
+
+
+def _store(dbapi_connection: Any, dialect: Dialect, deliveries: Sequence[Iterable[IncomingMessage]],
+           now: datetime) -> list[int]:
+    """How many messages of each delivery were new; listeners are told once if any was."""
     insert = _insert(dialect)
     cursor = dbapi_connection.cursor()
     try:
-        new = sum(insert.run(cursor, row) for row in rows)
-        if new and dialect.name == "postgresql":
+        new = [sum(insert.run(cursor, _row(m, now)) for m in messages) for messages in deliveries]
+        if any(new) and dialect.name == "postgresql":
             cursor.execute(wakeups.NOTIFY)
     finally:
         cursor.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot import inbox
 from bot.messages import Attachment, ChatKind, IncomingMessage
+from bot.runtime import Runtime
+from bot.settings import Settings
 from bot.tables import InboxMessage
 from knowledge.models import utcnow
 
@@ -96,3 +100,40 @@ def test_the_webhook_writer_says_the_inbox_is_unavailable_when_a_new_connection_
     with pytest.raises(inbox.Unavailable):
         writer.record([message("w1")], utcnow())
     engine.dispose()
+
+
+def test_on_postgresql_deliveries_arriving_together_share_a_commit_and_each_learns_its_count(postgres_url):
+    rt = Runtime.start(Settings(database_url=postgres_url, _env_file=None, seed_admin=False, seed_faq=False))
+    grouped = inbox.GroupWriter(inbox.Writer(rt.engine))
+
+    async def deliver() -> list[int]:
+        first = [grouped.record([message(f"g{n}")]) for n in range(40)]
+        again = [grouped.record([message("g0"), message("g-new")])]  # a retry with one new message
+        return await asyncio.gather(*first, *again)
+
+    counts = asyncio.run(deliver())
+    assert counts == [1] * 40 + [1]
+    with rt.engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM inbox")).scalar() == 41
+        commits = c.execute(text("SELECT count(DISTINCT xmin::text) FROM inbox")).scalar()
+    assert commits < 10  # 41 rows, a few transactions
+    grouped.close()
+    rt.engine.dispose()
+
+
+def test_on_postgresql_a_delivery_the_database_refuses_does_not_keep_the_others_out(postgres_url):
+    rt = Runtime.start(Settings(database_url=postgres_url, _env_file=None, seed_admin=False, seed_faq=False))
+    grouped = inbox.GroupWriter(inbox.Writer(rt.engine))
+    refused = IncomingMessage(platform="zalo", chat_id="u", chat_kind=ChatKind.PRIVATE, sender_id="u",
+                              message_id="bad", text="NUL \x00 is refused by PostgreSQL")
+
+    async def deliver() -> list[object]:
+        return await asyncio.gather(grouped.record([message("a")]), grouped.record([refused]),
+                                    grouped.record([message("b")]), return_exceptions=True)
+
+    first, bad, second = asyncio.run(deliver())
+    assert (first, second) == (1, 1) and isinstance(bad, inbox.Unavailable)
+    with rt.session() as s:
+        assert sorted(row.message_id for row in s.exec(select(InboxMessage))) == ["a", "b"]
+    grouped.close()
+    rt.engine.dispose()
