@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
 from bot.messages import IncomingMessage, OutgoingMessage
@@ -28,9 +29,27 @@ class Context:
     # Whether the sender waits for the team in this private chat, when the worker looked it up for a whole
     # batch at once (handoff.waiting_in_private); None: not looked up, the handler asks.
     waiting: bool | None = None
+    # Writes that nothing reads back before the batch ends (a claim holds one message per chat), run by the
+    # worker for the whole batch at once: one round trip instead of one per message. None: run at once.
+    deferred: list[tuple[Executable, dict[str, Any]]] | None = None
+
+    def write(self, statement: Executable, parameters: dict[str, Any]) -> None:
+        if self.deferred is None:
+            self.session.connection().execute(statement, parameters)
+        else:
+            self.deferred.append((statement, parameters))
 
     def note(self, decision: str, faq_id: str | None = None) -> None:
         self.decision, self.faq_id = decision, faq_id
+
+
+def run_deferred(session: Session, deferred: list[tuple[Executable, dict[str, Any]]]) -> None:
+    """The batch's deferred writes, one executemany per statement, in the order first written."""
+    by_statement: dict[Executable, list[dict[str, Any]]] = {}
+    for statement, parameters in deferred:
+        by_statement.setdefault(statement, []).append(parameters)
+    for statement, rows in by_statement.items():
+        session.connection().execute(statement, rows)
 
 
 class Handler(Protocol):

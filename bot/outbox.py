@@ -44,14 +44,15 @@ def parts(out: OutgoingMessage, now: datetime, inbox_id: int | None = None) -> l
 
 @cache
 def _insert():
-    """Core, not ORM objects: building a SQLModel object per reply cost more CPU than storing it."""
-    return insert(OutboxMessage.__table__)
+    """Core, not ORM objects: building a SQLModel object per reply cost more CPU than storing it. Inline: on
+    PostgreSQL SQLAlchemy would otherwise fetch a single row's new key back, which cost more than the insert."""
+    return insert(OutboxMessage.__table__).inline()
 
 
 @cache
 def _insert_returning():
     table = OutboxMessage.__table__
-    return _insert().returning(*table.c, sort_by_parameter_order=True)
+    return insert(table).returning(*table.c, sort_by_parameter_order=True)
 
 
 def to_message(row: Row | OutboxMessage) -> OutgoingMessage:

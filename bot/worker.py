@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot import etiquette, handoff, inbox, logs, outbox, reminders, retention, wakeups
 from bot.delivery import Sender, http_client, wait_any
-from bot.engine import Context, Engine
+from bot.engine import Context, Engine, run_deferred
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.platforms.base import Platform
 from bot.runtime import Runtime
@@ -90,14 +90,16 @@ class Worker:
             now = utcnow()
             messages = [inbox.to_message(row) for row in rows]
             waiting = handoff.waiting_in_private(s, messages)
-            done, replied, parts = [], [], []
+            done, replied, parts, deferred = [], [], [], []
             for row, message in zip(rows, messages):
                 with logs.handling(f"inbox:{row.id}"):
                     asker = (message.platform, message.chat_id, message.sender_id)
-                    ctx, replies = self._answer(s, message, knowledge, now, waiting=asker in waiting)
+                    ctx, replies = self._answer(s, message, knowledge, now, waiting=asker in waiting,
+                                                deferred=deferred)
                 done.append(inbox.Done(row, ctx.decision, ctx.faq_id))
                 replied.append(bool(replies))
                 parts += [part for out in replies for part in outbox.parts(out, now, row.id)]
+            run_deferred(s, deferred)
             outbox.store(s, parts)
             if not inbox.finish_all(s, done, now):
                 return None
@@ -135,9 +137,10 @@ class Worker:
         return bool(replies)
 
     def _answer(self, s: Session, message: IncomingMessage, knowledge: KnowledgeBase, now: datetime,
-                waiting: bool | None = None) -> tuple[Context, list[OutgoingMessage]]:
-        """The handlers' replies to one message, as group manners admit them (the caller stores them)."""
-        ctx = Context(s, knowledge, self.rt.settings, now, waiting=waiting)
+                waiting: bool | None = None, deferred: list | None = None) -> tuple[Context, list[OutgoingMessage]]:
+        """The handlers' replies to one message, as group manners admit them (the caller stores them and runs
+        the `deferred` writes)."""
+        ctx = Context(s, knowledge, self.rt.settings, now, waiting=waiting, deferred=deferred)
         replies = self.engine.process(message, ctx)
         return ctx, etiquette.admit(s, replies, now, self.rt.settings)
 

@@ -15,7 +15,7 @@ from bot.delivery import Sender
 from bot.engine import Engine
 from bot.messages import ChatKind, IncomingMessage, OutgoingMessage
 from bot.runtime import Runtime
-from bot.tables import Escalation, InboxMessage, OutboxMessage
+from bot.tables import Escalation, InboxMessage, LastAnswer, OutboxMessage
 from bot.worker import Worker
 from knowledge.models import utcnow
 from main import build_handlers, build_platforms
@@ -55,6 +55,25 @@ def test_a_batch_answers_each_chat_and_holds_the_asker_who_waits_for_the_team(ru
     assert [r.chat_id for r in replies] == ["asks"]
     with runtime.session() as s:
         assert s.exec(select(Escalation)).one().thread == ["cháu ơi tổ trả lời chưa ạ"]
+
+
+def test_a_batch_remembers_each_answer_so_that_sai_roi_finds_it(runtime):
+    with runtime.session() as s:
+        inbox.record(s, [private("A"), private("B", "lam can cuoc o dau")], utcnow())
+        s.commit()
+    worker = Worker(runtime, Engine(build_handlers()), threads=1)
+    assert worker.process_inbox() == 2
+    rows, _ = stored(runtime)
+    with runtime.session() as s:
+        remembered = {row.chat_id: row.faq_id for row in s.exec(select(LastAnswer))}
+        s.add(InboxMessage(platform="zalo", message_id="A-2", chat_id="A", chat_kind="private", sender_id="A",
+                           text="sai rồi", status="new", attempts=0, received_at=utcnow(), details={}))
+        s.commit()
+    assert remembered == {"A": rows["A"].faq_id, "B": rows["B"].faq_id} and None not in remembered.values()
+    assert worker.process_inbox() == 1
+    with runtime.session() as s:
+        feedback = s.exec(select(InboxMessage).where(InboxMessage.message_id == "A-2")).one()
+    assert (feedback.decision, feedback.faq_id) == ("escalate", remembered["A"])  # the wrong answer handed to the team
 
 
 def test_a_batch_with_a_row_taken_over_meanwhile_answers_the_others_and_drops_that_one(runtime):
