@@ -14,7 +14,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.engine import Row
 
-from bot import handoff, logs, outbox, tokens
+from bot import claims, handoff, logs, outbox, tokens
 from bot.http11 import KeepAliveTransport
 from bot.messages import OutgoingMessage
 from bot.platforms.base import Platform, Sent, SendError
@@ -64,13 +64,16 @@ class Sender:
         A claim costs a few round trips even when it finds nothing, so the sender claims only when woken:
         by replies committed (the worker), by a send that made room while rows were left waiting, by a
         chat's next reply coming due; and at each poll, for the retries that came due."""
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             self.wake.clear()  # before claiming: a reply committed during the claim wakes the next one
+            claimed_at = loop.time()
             try:
                 await self.deliver_due()
             except Exception:  # e.g. the database is briefly unavailable: keep the loop alive
                 log.exception("sender: claiming due replies failed")
             await wait_any(self.wake, stop, self.rt.settings.worker_poll_seconds)
+            await asyncio.sleep(claimed_at + claims.GATHER_SECONDS - loop.time())
         for task in list(self._running):
             task.cancel()
 

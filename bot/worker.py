@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Row
 from sqlmodel import Session
 
-from bot import etiquette, handoff, inbox, logs, outbox, reminders, retention, wakeups
+from bot import claims, etiquette, handoff, inbox, logs, outbox, reminders, retention, wakeups
 from bot.delivery import Sender, http_client, wait_any
 from bot.engine import Context, Engine, run_deferred
 from bot.messages import IncomingMessage, OutgoingMessage
@@ -24,6 +24,7 @@ from knowledge.models import utcnow
 
 log = logging.getLogger("troly.worker")
 BATCH = 50  # inbox rows claimed at once
+PART = 8  # rows a thread answers in one transaction at the least: a transaction for one row costs more than the row
 PURGE_EVERY_SECONDS = 3600.0  # old transcripts go within the hour; a daily retention needs no finer clock
 
 
@@ -56,7 +57,7 @@ class Worker:
             if self._process_some(part, knowledge):
                 replies_queued()
 
-        list(self._pool.map(some, _deal(rows, self.threads)))
+        list(self._pool.map(some, _deal(rows, min(self.threads, max(1, len(rows) // PART)))))
         return rows
 
     def close(self) -> None:
@@ -196,6 +197,7 @@ class Worker:
             # The sender starts on each reply as soon as it is committed, not after the whole batch.
             wake_sender = (lambda: loop.call_soon_threadsafe(sender.wake.set)) if sender else (lambda: None)
             self.wake.clear()  # before claiming: a message stored during the claim wakes the next round
+            claimed_at = loop.time()
             try:
                 rows = await asyncio.to_thread(self._process_batch, BATCH, wake_sender)
             except Exception:  # e.g. the database is briefly unavailable: keep the loop alive
@@ -205,6 +207,7 @@ class Worker:
             # (claimable now that the one before it is done). New messages wake the worker themselves.
             if not (len(rows) == BATCH or any(row.has_next for row in rows)):
                 await wait_any(self.wake, stop, self.rt.settings.worker_poll_seconds)
+            await asyncio.sleep(claimed_at + claims.GATHER_SECONDS - loop.time())
 
 
 def _deal(rows: list[Row], hands: int) -> list[list[Row]]:
