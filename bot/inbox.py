@@ -126,39 +126,56 @@ class GroupWriter:
         self.writer = writer
         self._waiting: list[tuple[Sequence[IncomingMessage], asyncio.Future[int]]] = []
         self._writing: asyncio.Task | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="troly-inbox")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: ThreadPoolExecutor | None = None
 
     async def record(self, messages: Sequence[IncomingMessage]) -> int:
-        stored: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (a test client's, one per request): the old one's are gone
+            self._loop, self._waiting, self._writing = loop, [], None
+        stored: asyncio.Future[int] = loop.create_future()
         self._waiting.append((messages, stored))
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write())
         return await stored
 
     async def _write(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
-                counts = await loop.run_in_executor(self._thread, self.writer.record_all, [m for m, _ in batch],
-                                                    utcnow())
+                counts = await self._in_thread(self.writer.record_all, [m for m, _ in batch])
             except Unavailable as error:
-                if len(batch) == 1:
-                    _settle(batch[0][1], error=error)
-                    continue
-                # One bad delivery must not keep the others out: each on its own.
-                for messages, stored in batch:
-                    try:
-                        _settle(stored, await loop.run_in_executor(self._thread, self.writer.record, messages,
-                                                                   utcnow()))
-                    except Unavailable as alone:
-                        _settle(stored, error=alone)
-                continue
-            for (_, stored), count in zip(batch, counts):
-                _settle(stored, count)
+                await self._one_by_one(batch, error)
+            except BaseException as error:  # no waiter may be left hanging, whatever went wrong
+                for _, stored in batch:
+                    _settle(stored, error=Unavailable(repr(error)))
+                raise
+            else:
+                for (_, stored), count in zip(batch, counts):
+                    _settle(stored, count)
+
+    async def _one_by_one(self, batch: list[tuple[Sequence[IncomingMessage], asyncio.Future[int]]],
+                          error: Unavailable) -> None:
+        """One bad delivery must not keep the others out: each on its own."""
+        if len(batch) == 1:
+            _settle(batch[0][1], error=error)
+            return
+        for messages, stored in batch:
+            try:
+                _settle(stored, await self._in_thread(self.writer.record, messages))
+            except Unavailable as alone:
+                _settle(stored, error=alone)
+
+    async def _in_thread(self, write: Callable[..., Any], messages: object) -> Any:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="troly-inbox")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, write, messages, utcnow())
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
+        """At shutdown; a later delivery (a test's next client) opens them again."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
         self.writer.close()
 
 

@@ -137,3 +137,14 @@ def test_on_postgresql_a_delivery_the_database_refuses_does_not_keep_the_others_
         assert sorted(row.message_id for row in s.exec(select(InboxMessage))) == ["a", "b"]
     grouped.close()
     rt.engine.dispose()
+
+
+def test_on_postgresql_the_group_writer_works_again_after_a_shutdown_and_on_a_new_event_loop(postgres_url):
+    """As a test client does: each `with TestClient(app)` is a new loop and ends with the app's shutdown."""
+    rt = Runtime.start(Settings(database_url=postgres_url, _env_file=None, seed_admin=False, seed_faq=False))
+    grouped = inbox.GroupWriter(inbox.Writer(rt.engine))
+    assert asyncio.run(grouped.record([message("x1")])) == 1
+    grouped.close()
+    assert asyncio.run(asyncio.wait_for(grouped.record([message("x2")]), timeout=10)) == 1
+    grouped.close()
+    rt.engine.dispose()
