@@ -2,10 +2,12 @@
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from rapidfuzz import fuzz
 
-from knowledge.matcher import Matcher, char_features, word_features
+from knowledge.matcher import Matcher, _accents, _ratios, char_features, word_features
 from knowledge.normalize import normalize
 from knowledge.shipped import shipped_lexicon, shipped_stopwords
 
@@ -119,3 +121,56 @@ def test_a_word_typed_with_diacritics_or_next_to_function_words_is_kept():
     m = matcher()
     assert "khủa" in m.search("mật khủa vneid").normalized.tokens  # typed with care: not taken for a typo
     assert "bong" in m.search("toi nay da bong khong").normalized.folded  # no known pair vouches for a fix
+
+
+WORDS = st.lists(st.text(alphabet="abcdđêôơư ", min_size=1, max_size=6).map(str.strip).filter(bool), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(WORDS)
+def test_features_are_the_plain_sets_in_the_plain_order(folded):
+    # The order matters: it is the order in which a phrasing's weights are added up.
+    text = f" {' '.join(folded)} "
+    plain_chars = {text[i : i + 3] for i in range(len(text) - 2)}
+    plain_words = set(folded)
+    plain_words.update(f"{a}_{b}" for a, b in zip(folded, folded[1:]))
+    assert list(char_features(folded)) == list(plain_chars)
+    assert list(word_features(folded)) == list(plain_words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=0, max_value=1000))
+def test_rounding_to_twelve_places_is_numpys(x):
+    assert round(x * 1e12) / 1e12 == np.round(np.float64(x), 12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="abc xyz", max_size=20), st.lists(st.text(alphabet="abc xyz", max_size=20), max_size=12))
+def test_ratios_are_token_set_ratios(query, texts):
+    assert _ratios(query, texts) == [fuzz.token_set_ratio(query, t) / 100.0 for t in texts]
+
+
+def _plain_rerank(m: Matcher, norm, lexical: np.ndarray) -> list[tuple[float, int]]:
+    """The rerank one phrasing at a time, with numpy's rounding."""
+    c = m.config
+    top = np.argpartition(-lexical, min(c.rerank_depth, len(lexical)) - 1)[: c.rerank_depth].tolist()
+    accented = [(t, f) for t, f in zip(norm.tokens, norm.folded) if t != f]
+    hits = []
+    for i, score in zip(top, np.round(lexical[top], 12).tolist()):
+        if score <= 0:
+            continue
+        fuzzy = fuzz.token_set_ratio(norm.folded_text, m.folded_texts[i]) / 100.0
+        score = (1 - c.fuzzy_weight) * score + c.fuzzy_weight * fuzzy
+        if accented:
+            conflict, agreement = _accents(accented, m.spellings[i])
+            score *= 1 - c.accent_penalty * conflict + c.accent_bonus * agreement
+        hits.append((min(1.0, score), i))
+    return hits
+
+
+@pytest.mark.parametrize("text", ["quen mk vneid", "Đổi số điện thoại trên VNeID", "đường dây nóng", "tài khoản", "bóng đá"])
+def test_the_rerank_is_the_plain_one(text):
+    m = matcher()
+    norm = normalize(text, m.lexicon)
+    lexical = m._lexical(norm)
+    assert m._rerank(norm, lexical) == _plain_rerank(m, norm, lexical)
