@@ -29,6 +29,14 @@ class Thresholds:
     # from `clear` up when the next entry scores at most `clear_ratio` of the best (messy.jsonl: +5 right, no wrong).
     clear: float = 0.5
     clear_ratio: float = 0.75
+    # A rambling message of `long_words` or more (family story, then the question) dilutes the score further:
+    # there the relative lead counts from `long_clear`. Calibrated with `troly eval` on dev + messy.jsonl + a
+    # probe of 30 long questions and 12 long off-FAQ ones (2026-12): at 0.45/0.80 +3 right, no wrong; an off-FAQ
+    # one (marriage registration, ranked to the birth entry) scores 0.439 at ratio 0.73, so 0.44 and below add
+    # a confident wrong answer. messy.jsonl has no long question this changes.
+    long_words: int = 30
+    long_clear: float = 0.45
+    long_clear_ratio: float = 0.8
     # The lead also counts what the best entry explains that the runner-up does not: coverage_lead x (best
     # coverage - runner-up coverage, when positive), so a small score lead suffices where the runner-up shares
     # only some of the message's words (a question on paying a household business's tax: the eTax entry uses
@@ -85,7 +93,10 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
     explains_more = max(0.0, best.coverage - runner_up.coverage) if best and runner_up else 0.0
     lead = score - second + coverage_lead * explains_more
     leads = lead >= gap or (score >= t.sure and lead >= sure_gap)
-    clear = score >= t.clear and second <= t.clear_ratio * score and (asks or not strict)
+    clear_at, clear_ratio = t.clear, t.clear_ratio
+    if len(result.normalized.folded) >= t.long_words:
+        clear_at, clear_ratio = t.long_clear, t.long_clear_ratio
+    clear = score >= clear_at and second <= clear_ratio * score and (asks or not strict)
     if best and ((score >= answer_at and leads) or clear):
         return Decision("answer", faq_id, score, [faq_id])
     if strict and not asks:

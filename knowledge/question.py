@@ -24,7 +24,46 @@ CHATTER = {
 }
 # A message ending on these without "?" announces or asks a favour ("họp lúc 7h nhé"): not a question.
 STATEMENT_END = {"nhé", "nhe", "nha", "nhen"}  # as typed: "nhà" ends questions ("cho cả nhà")
+# Who a message ends by addressing ("... hả mọi người", "... ko ạ anh chị"): skipped before looking for the
+# final particle, so "phải lấy vân tay hả mn" ends on "hả". Folded; "mn" reaches here expanded to "mọi người".
+ADDRESSEES = [
+    ("moi", "nguoi", "oi"), ("moi", "nguoi"), ("ca", "nha"), ("ca", "nhom"), ("anh", "chi"), ("cac", "bac"), ("oi",),
+    ("ac",), ("ad",), ("admin",), ("bac",), ("chu",), ("co",), ("anh",), ("chi",), ("em",), ("ban",), ("chau",), ("to",),
+]
+# A plain "a"/"ạ" after these reports what was done ("gửi ảnh rồi ạ"), it asks nothing.
+DONE = {"roi", "xong"}
+# Polite particles alone ("ạ", "dạ") do not show that the user types with diacritics.
+_PARTICLES = {"a", "da", "ah", "u", "ha", "oi"}
 GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "chao bot", "chao ad", "chao admin"}
+
+
+def _closing(folded: tuple[str, ...]) -> tuple[str, ...]:
+    """The message without the people it addresses at its end ("vậy mn" -> "vậy")."""
+    end = len(folded)
+    while end > 1:
+        tail = next((a for a in ADDRESSEES if end - len(a) >= 1 and folded[end - len(a) : end] == a), None)
+        if tail is None:
+            break
+        end -= len(tail)
+    return folded[:end]
+
+
+def _ends_asking(folded: tuple[str, ...]) -> bool:
+    closing = _closing(folded)
+    if not closing or closing[-1] not in FINAL_PARTICLES:
+        return False
+    if closing[-1] == "a":  # "ạ" closes statements too: "... xong rồi mn ạ"
+        before = _closing(closing[:-1])
+        return not (before and before[-1] in DONE)
+    return True
+
+
+def typed_with_diacritics(raw: str) -> bool:
+    """Whether the user types Vietnamese with diacritics: a quarter of the words carry them, particles
+    aside. "mang những gì ra công an xã ạ" does; "mang nhung gi ra cong an xa ạ" (one "ạ") does not."""
+    typed = [w for w in words(raw) if fold(w) not in _PARTICLES]
+    marked = sum(1 for w in typed if fold(w) != w)
+    return marked > 0 and marked >= 0.25 * len(typed)
 
 
 def _has_phrase(folded: tuple[str, ...], phrase: str) -> bool:
@@ -79,12 +118,12 @@ def read(raw: str, norm: Normalized, domain: DomainTerms | None = None) -> Readi
     """How a message reads, from its raw text (for "?") and its normalised words."""
     folded = norm.folded
     text = " ".join(folded)
-    asks = bool(folded) and (any(_has_phrase(folded, p) for p in QUESTION_PHRASES) or folded[-1] in FINAL_PARTICLES)
+    asks = bool(folded) and (any(_has_phrase(folded, p) for p in QUESTION_PHRASES) or _ends_asking(folded))
     # Thanks for help already given ("cảm ơn tổ đã giúp") mention "giúp" but ask nothing, unless with "?".
-    tells = bool(folded) and (norm.tokens[-1] in STATEMENT_END or _has_phrase(folded, "cam on"))
+    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END or _has_phrase(folded, "cam on"))
     question = "?" in raw or (asks and not tells)
-    relevant = domain is not None and domain.mentioned_in(norm, accented=fold(raw) != raw)
-    chatter = text in CHATTER or not folded
+    relevant = domain is not None and domain.mentioned_in(norm, accented=typed_with_diacritics(raw))
+    chatter = text in CHATTER or " ".join(_closing(folded)) in CHATTER or not folded  # "ok mn" is "ok"
     thanks = text.startswith("cam on") or text.endswith("cam on") or text in {"thank", "da cam on"}
     greeting = text in GREETINGS or (len(folded) <= 4 and folded[:1] in (("chao",), ("alo",), ("hello",)))
     return Reading(question=question and not chatter, chatter=chatter or (thanks and len(folded) <= 6),

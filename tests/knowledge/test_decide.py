@@ -138,3 +138,15 @@ def test_a_small_lead_is_enough_when_the_runner_up_explains_less_of_the_message(
     low = t.answer - 0.02
     assert decide(_covered([(low, 1.0), (low - t.gap / 2, 0.0)]), QUESTION, group=False).kind == "suggest"
     assert decide(_covered([(score, 1.0), (second, 0.0)], words=2), QUESTION, group=False).kind == "suggest"
+
+
+def test_a_rambling_message_is_answered_from_a_lower_score_when_the_lead_is_clear():
+    t = Thresholds()
+    best = t.long_clear + 0.01
+    assert decide(_result([best, best * 0.7], words=t.long_words), QUESTION, group=True).kind == "answer"
+    # Shorter messages keep the usual bar, and close runners-up still get a choice.
+    assert decide(_result([best, best * 0.7], words=t.long_words - 1), QUESTION, group=True).kind != "answer"
+    assert decide(_result([best, best * 0.9], words=t.long_words), QUESTION, group=True).kind != "answer"
+    assert decide(_result([t.long_clear - 0.02, 0.1], words=t.long_words), QUESTION, group=True).kind != "answer"
+    statement = Reading(question=False, chatter=False, greeting=False, thanks=False, relevant=True)
+    assert decide(_result([best, best * 0.7], words=t.long_words), statement, group=True).kind == "ignore"

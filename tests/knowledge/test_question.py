@@ -69,3 +69,40 @@ def test_an_announcement_ending_on_nhe_is_not_a_question():
 
 def test_a_question_ending_on_nha_the_house_is_still_a_question():
     assert reading("làm sao đăng ký bảo hiểm y tế cho cả nhà").question
+
+
+@pytest.mark.parametrize("text", [
+    "lam the can cuoc cho ba noi phai lay dau van tay ha mn",  # "hả" before the people addressed
+    "làm thẻ căn cước phải chụp ảnh lấy vân tay hả mọi người",
+    "doi the can cuoc het bao nhieu z mn",
+    "dang ky dinh danh muc 2 can mang nhung gi v mn",
+    "con e 5 tuoi lam the can cuoc dc ko mn",
+    "mai e di lam can cuoc thi mang nhung thu gi ra cong an xa ạ",
+    "passcode la j vay mn, luc kich hoat tk no bat dat them 6 so nua",
+    "vneid muc 1 voi muc 2 khac nhau kieu j vay ca nha",
+])
+def test_villager_particles_before_the_addressees_make_a_question(text):
+    r = reading(text)
+    assert r.question and r.relevant and not r.chatter
+
+
+@pytest.mark.parametrize("text", [
+    "e gui anh ban chup giay khai sinh roi a",  # "rồi ạ" reports what was done
+    "hom qua e len xa lam xong ho so roi mn a",
+    "da em nhan duoc roi a",
+    "chiều nay họp thôn lúc 7h nhé mn",  # "nhé" still announces when people are addressed after it
+])
+def test_reports_and_announcements_closed_politely_are_not_questions(text):
+    assert not reading(text).question
+
+
+def test_addressing_people_after_thanks_or_ok_is_still_chatter():
+    assert reading("ok mn").chatter
+    assert reading("vâng ạ cả nhà").chatter
+
+
+def test_a_lone_polite_particle_does_not_make_plain_text_accented():
+    # Typed plain with a final "ạ": "xa" may be "xã", as in a message without any diacritics.
+    assert reading("mang giay to gi len xa ạ").relevant
+    # Typed with diacritics throughout, "xa" is "far".
+    assert not reading("đi làm xa có vất vả không ạ").relevant
