@@ -16,6 +16,9 @@ from knowledge.base import KnowledgeBase
 from knowledge.models import utcnow
 
 
+Deferred = list[tuple[Executable, dict[str, Any]]]  # writes held for the batch: (statement, parameters)
+
+
 @dataclass
 class Context:
     """What a handler may use: the open transaction, the FAQ snapshot, settings and the time."""
@@ -31,7 +34,7 @@ class Context:
     waiting: bool | None = None
     # Writes that nothing reads back before the batch ends (a claim holds one message per chat), run by the
     # worker for the whole batch at once: one round trip instead of one per message. None: run at once.
-    deferred: list[tuple[Executable, dict[str, Any]]] | None = None
+    deferred: Deferred | None = None
 
     def write(self, statement: Executable, parameters: dict[str, Any]) -> None:
         if self.deferred is None:
@@ -43,7 +46,7 @@ class Context:
         self.decision, self.faq_id = decision, faq_id
 
 
-def run_deferred(session: Session, deferred: list[tuple[Executable, dict[str, Any]]]) -> None:
+def run_deferred(session: Session, deferred: Deferred) -> None:
     """The batch's deferred writes, one executemany per statement, in the order first written."""
     by_statement: dict[Executable, list[dict[str, Any]]] = {}
     for statement, parameters in deferred:

@@ -4,7 +4,7 @@ httpcore, httpx's own transport, cost the sender more CPU per reply than the res
 (anyio wrappers, a pool walked on every request and response, headers and body written apart). A platform
 call is one small request and one small answer on a kept connection, so this does only that: one write,
 the status line and headers, a body by Content-Length, chunks or close. Adapters and their tests still
-speak httpx; only the bytes on the wire go through here. Proxies stay httpx's job (see `http_clients`).
+speak httpx; only the bytes on the wire go through here. Proxies stay httpx's job (see `delivery.http_client`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot import claims, etiquette, handoff, inbox, logs, outbox, reminders, retention, wakeups
 from bot.delivery import Sender, http_client, wait_any
-from bot.engine import Context, Engine, run_deferred
+from bot.engine import Context, Deferred, Engine, run_deferred
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.platforms.base import Platform
 from bot.runtime import Runtime
@@ -57,7 +57,7 @@ class Worker:
             if self._process_some(part, knowledge):
                 replies_queued()
 
-        list(self._pool.map(some, _deal(rows, min(self.threads, max(1, len(rows) // PART)))))
+        list(self._pool.map(some, _deal(rows, self.threads)))
         return rows
 
     def close(self) -> None:
@@ -91,7 +91,8 @@ class Worker:
             now = utcnow()
             messages = [inbox.to_message(row) for row in rows]
             waiting = handoff.waiting_in_private(s, messages)
-            done, replied, parts, deferred = [], [], [], []
+            done, replied, parts = [], [], []
+            deferred: Deferred = []
             for row, message in zip(rows, messages):
                 with logs.handling(f"inbox:{row.id}"):
                     asker = (message.platform, message.chat_id, message.sender_id)
@@ -138,7 +139,7 @@ class Worker:
         return bool(replies)
 
     def _answer(self, s: Session, message: IncomingMessage, knowledge: KnowledgeBase, now: datetime,
-                waiting: bool | None = None, deferred: list | None = None) -> tuple[Context, list[OutgoingMessage]]:
+                waiting: bool | None = None, deferred: Deferred | None = None) -> tuple[Context, list[OutgoingMessage]]:
         """The handlers' replies to one message, as group manners admit them (the caller stores them and runs
         the `deferred` writes)."""
         ctx = Context(s, knowledge, self.rt.settings, now, waiting=waiting, deferred=deferred)
@@ -211,7 +212,9 @@ class Worker:
 
 
 def _deal(rows: list[Row], hands: int) -> list[list[Row]]:
-    """The rows dealt round-robin into at most `hands` parts, so that the oldest rows start first."""
+    """The rows dealt round-robin into at most `hands` parts of at least PART rows each (fewer rows make one
+    part), so that the oldest rows start first."""
+    hands = min(hands, max(1, len(rows) // PART))
     return [part for part in (rows[n::hands] for n in range(hands)) if part]
 
 
