@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.engine import Row
 
 from bot import claims, handoff, logs, outbox, tokens
-from bot.http11 import KeepAliveTransport
+from bot.http11 import KeepAliveTransport, LeanClient
 from bot.messages import OutgoingMessage
 from bot.platforms.base import Platform, Sent, SendError
 from bot.runtime import Runtime
@@ -259,7 +259,7 @@ def http_client(timeout: float, connections: int = 32) -> httpx.AsyncClient:
     if urllib.request.getproxies():
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         return httpx.AsyncClient(timeout=timeout, limits=limits, verify=tls)
-    return httpx.AsyncClient(timeout=timeout, transport=KeepAliveTransport(tls, connections))
+    return LeanClient(KeepAliveTransport(tls, connections), timeout)
 
 
 def _reason(error: SendError) -> str:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -119,6 +120,32 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         response = httpx.Response(head.status, headers=head.headers, content=content, request=request,
                                   extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason})
         return response, reusable
+
+
+class LeanClient(httpx.AsyncClient):
+    """httpx's client with a short way to the keep-alive transport for the adapters' calls.
+
+    Between `request` and the transport httpx merges cookies, auth, redirects and event hooks, none of which a
+    platform call uses, and that cost the sender more CPU than the exchange on the wire (0.6 against 0.4 ms per
+    call in all). A call that sets any other option takes httpx's usual way.
+    """
+
+    def __init__(self, transport: KeepAliveTransport, timeout: float) -> None:
+        super().__init__(transport=transport, timeout=timeout)
+        self._lean = transport
+        self._timeouts = httpx.Timeout(timeout).as_dict()
+
+    async def request(self, method: str, url: httpx.URL | str, *, params: Any = None, headers: Any = None,
+                      json: Any = None, data: Any = None, content: Any = None, **other: Any) -> httpx.Response:
+        if any(value is not None and value is not httpx.USE_CLIENT_DEFAULT for value in other.values()):
+            return await super().request(method, url, params=params, headers=headers, json=json, data=data,
+                                         content=content, **other)
+        merged = self.headers.copy()
+        if headers:
+            merged.update(headers)
+        call = httpx.Request(method, url, params=params, headers=merged, json=json, data=data, content=content,
+                             extensions={"timeout": self._timeouts})
+        return await self._lean.handle_async_request(call)
 
 
 def _default_port(scheme: str) -> int:

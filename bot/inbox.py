@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot import claims, wakeups
+from bot.bulk import RowUpdate
 from bot.messages import Attachment, ChatKind, IncomingMessage
 from bot.privacy import mask
 from bot.tables import InboxMessage
@@ -266,19 +267,14 @@ def give_up(session: Session, row: Row, now: datetime, error: str) -> bool:
 def _closed(row: Row, **values: object) -> dict[str, object]:
     """The close's parameters: valid only under the claim that `row` came from (the claim counted `attempts`
     up, so a takeover changes it). The stored transcript keeps no personal numbers from here on."""
-    return {"row_id": row.id, "claimed": row.attempts, "lease_until": None, "text": mask(row.text), **values}
+    return {"row_id": row.id, "claimed": row.attempts, "was": "new", "lease_until": None, "text": mask(row.text),
+            **values}
 
 
 def _close(session: Session, closes: list[dict[str, object]]) -> bool:
     """True when every row was closed (each id matches at most one row, so the counts tell)."""
-    return session.connection().execute(_close_statement(), closes).rowcount == len(closes)
+    return _CLOSE.run(session, closes) == len(closes)
 
 
-@cache
-def _close_statement():
-    """Built once: every processed message runs it."""
-    table = InboxMessage.__table__
-    columns = ("status", "processed_at", "decision", "faq_id", "error", "lease_until", "text")
-    return (update(table)
-            .where(table.c.id == bindparam("row_id"), table.c.status == "new", table.c.attempts == bindparam("claimed"))
-            .values({name: bindparam(name) for name in columns}))
+_CLOSE = RowUpdate(InboxMessage.__table__, match=(("id", "row_id"), ("status", "was"), ("attempts", "claimed")),
+                   columns=("status", "processed_at", "decision", "faq_id", "error", "lease_until", "text"))

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
 from bot import claims
+from bot.bulk import RowUpdate
 from bot.messages import ChatKind, OutgoingMessage
 from bot.platforms.text import split_text
 from bot.tables import OutboxMessage
@@ -79,16 +80,12 @@ def mark_sent(session: Session, row: Row | OutboxMessage, now: datetime, platfor
 def mark_all_sent(session: Session, sent: Sequence[tuple[Row | OutboxMessage, tuple[str, ...]]],
                   now: datetime) -> None:
     """Close delivered rows in one round trip: the sender marks what finished meanwhile together."""
-    session.connection().execute(_sent_statement(), [{"row_id": row.id, "sent_at": now, "ids": list(ids)}
-                                                     for row, ids in sent])
+    _SENT.run(session, [{"row_id": row.id, "status": "sent", "sent_at": now, "platform_message_ids": list(ids),
+                         "last_error": None, "lease_until": None} for row, ids in sent])
 
 
-@cache
-def _sent_statement():
-    table = OutboxMessage.__table__
-    return (update(table).where(table.c.id == bindparam("row_id"))
-            .values(status="sent", sent_at=bindparam("sent_at"), platform_message_ids=bindparam("ids"),
-                    last_error=None, lease_until=None))
+_SENT = RowUpdate(OutboxMessage.__table__, match=(("id", "row_id"),),
+                  columns=("status", "sent_at", "platform_message_ids", "last_error", "lease_until"))
 
 
 def retry_later(session: Session, row: Row | OutboxMessage, at: datetime, error: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.http11 import KeepAliveTransport
+from bot.http11 import KeepAliveTransport, LeanClient
 from bot.platforms.base import SendError, request
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"error\":0}"
@@ -69,12 +69,13 @@ class ScriptedServer:
 
 def run(scenario: Callable[[httpx.AsyncClient], Awaitable[None]], *, timeout: float = 5.0,
         tls: ssl.SSLContext | None = None, connections: int = 32) -> None:
-    async def main() -> None:
-        transport = KeepAliveTransport(tls or ssl.create_default_context(), connections)
-        async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+    """The scenario with the sender's client, and with httpx's own client over the same transport."""
+    async def main(client_class: Callable[[KeepAliveTransport], httpx.AsyncClient]) -> None:
+        async with client_class(KeepAliveTransport(tls or ssl.create_default_context(), connections)) as client:
             await scenario(client)
 
-    asyncio.run(main())
+    asyncio.run(main(lambda transport: LeanClient(transport, timeout)))
+    asyncio.run(main(lambda transport: httpx.AsyncClient(transport=transport, timeout=timeout)))
 
 
 def test_a_kept_connection_carries_the_next_request_and_the_request_is_sent_whole():
