@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from knowledge import store
-from knowledge.decide import Decision, Thresholds, decide, reconsider
+from knowledge.decide import OUT_OF_SCOPE, Decision, Thresholds, decide, focused, reconsider, without_out_of_scope
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.normalize import Lexicon
-from knowledge.question import read
+from knowledge.question import clauses, read
 from knowledge.replies import render_answer, reply_for
 from knowledge.semantic import Encoder, Reranker, available
-from knowledge.shipped import shipped_domain_terms, shipped_stopwords
+from knowledge.shipped import shipped_domain_terms, shipped_out_of_scope, shipped_stopwords
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class KnowledgeBase:
         self._questions = {e.id: e.question for e in entries}
         self.version = version
         self.thresholds = thresholds or Thresholds()
-        self.matcher = Matcher([(e.id, e.phrasings) for e in entries], lexicon, stopwords=shipped_stopwords())
+        topics = [(OUT_OF_SCOPE + slug, phrasings) for slug, phrasings in shipped_out_of_scope().items()]
+        self.matcher = Matcher([(e.id, e.phrasings) for e in entries] + topics, lexicon, stopwords=shipped_stopwords())
         self.domain = shipped_domain_terms()
         self.reranker = Reranker(self.matcher, encoder) if encoder else None
 
@@ -73,10 +74,14 @@ class KnowledgeBase:
 
     def ask(self, text: str, group: bool = False, mentioned: bool = False,
             local: Mapping[str, str] | None = None) -> Outcome:
-        # Deciding needs the first five; the re-ranker looks deeper.
-        result = self.matcher.search(text, k=self.reranker.config.depth if self.reranker else 5)
-        reading = read(text, result.normalized, self.domain)
-        decision = decide(result, reading, group=group, mentioned=mentioned, t=self.thresholds)
+        # Deciding needs the first few (out-of-scope topics among them); the re-ranker looks deeper.
+        found = self.matcher.search(text, k=self.reranker.config.depth if self.reranker else 8)
+        reading = read(text, found.normalized, self.domain)
+        decision = decide(found, reading, group=group, mentioned=mentioned, t=self.thresholds)
+        if decision.kind in ("suggest", "escalate") and len(found.normalized.folded) >= self.thresholds.focus_words:
+            focus = self._focus(text)
+            decision = focused(decision, found, focus, self._content_words(focus), self.thresholds)
+        result = without_out_of_scope(found)
         if self.reranker:
             result = self.reranker.rerank(result)
             decision = reconsider(decision, result)
@@ -89,6 +94,15 @@ class KnowledgeBase:
             local=local,
         )
         return Outcome(decision, result, reply)
+
+    def _focus(self, text: str) -> MatchResult | None:
+        """The clause (or pair of clauses) of a long message that matches some entry best, matched alone."""
+        views = [self.matcher.search(clause, k=2) for clause in clauses(text)]
+        views = [v for v in views if v.candidates]
+        return max(views, key=lambda v: v.candidates[0].score, default=None)
+
+    def _content_words(self, result: MatchResult | None) -> int:
+        return 0 if result is None else sum(1 for w in result.normalized.folded if w not in self.matcher.stopwords)
 
 
 class KnowledgeCache:

@@ -7,6 +7,18 @@ from dataclasses import dataclass, field
 from knowledge.matcher import MatchResult
 from knowledge.question import Reading
 
+# Ids of the topics of knowledge/data/out_of_scope.json in the matcher: subjects the FAQ does not answer. Matched
+# among the entries, they take the place of a wrong answer (as the best) or narrow an entry's lead (as runner-up).
+OUT_OF_SCOPE = "~"
+
+
+def in_scope(faq_id: str) -> bool:
+    return not faq_id.startswith(OUT_OF_SCOPE)
+
+
+def without_out_of_scope(result: MatchResult) -> MatchResult:
+    return MatchResult(result.normalized, [c for c in result.candidates if in_scope(c.faq_id)])
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -46,6 +58,15 @@ class Thresholds:
     # first; on the FAQ before the 2026-11 phrasing pass 0.04-0.15 add +2 to +4 right and 1 wrong (an off-FAQ
     # question, "đăng ký kết hôn cần giấy tờ gì", whose words one entry's phrasing all used). 0.08: mid-plateau.
     coverage_lead: float = 0.08
+    # A long message whose best clause, matched alone, names the entry the whole message ranks first, by a clear
+    # lead, is answered from `focus_floor` up (see `focused`). Calibrated with `troly eval` on dev + messy.jsonl +
+    # bench/data/probe_*.jsonl (2026-12): 214 messages of 20 words or more, 31 of them off-FAQ.
+    focus_words: int = 20
+    focus_answer: float = 0.5  # the clause's own score
+    focus_lead: float = 0.15  # the clause's lead over its runner-up
+    focus_floor: float = 0.35  # the whole message's score
+    focus_content: int = 3  # the clause's words outside the stopwords: "cần chuẩn bị những gì" names nothing
+    out_of_scope_lead: float = 0.03  # an out-of-scope topic must match this far ahead of the best entry
     suggestion_band: float = 0.8  # other entries within this ratio of the best are offered too
     max_suggestions: int = 3
 
@@ -60,16 +81,32 @@ class Decision:
 
 def _suggestions(result: MatchResult, floor: float, t: Thresholds) -> list[str]:
     """The best entries worth offering: at least two where there are two."""
-    best = result.candidates[0].score
-    keep = [c.faq_id for c in result.candidates if c.score >= max(floor, best * t.suggestion_band)]
-    if len(keep) < 2 and len(result.candidates) > 1:
-        keep = [c.faq_id for c in result.candidates[:2]]
+    entries = [c for c in result.candidates if in_scope(c.faq_id)]
+    if not entries:
+        return []
+    best = entries[0].score
+    keep = [c.faq_id for c in entries if c.score >= max(floor, best * t.suggestion_band)]
+    if len(keep) < 2 and len(entries) > 1:
+        keep = [c.faq_id for c in entries[:2]]
     return keep[: t.max_suggestions]
+
+
+def _in_scope_unless_clearly_out(result: MatchResult, t: Thresholds) -> MatchResult:
+    """The entries alone, unless an out-of-scope topic matches best by `out_of_scope_lead`; one that matches
+    about as well as the best entry stays as its runner-up, so that the entry is offered rather than answered."""
+    entries = without_out_of_scope(result)
+    best = result.best
+    if best is None or in_scope(best.faq_id):
+        return entries
+    if entries.best is None or best.score - entries.best.score >= t.out_of_scope_lead:
+        return result
+    return MatchResult(result.normalized, [entries.candidates[0], best, *entries.candidates[1:]])
 
 
 def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool = False,
            t: Thresholds = Thresholds()) -> Decision:
     """The bot's decision for one message; in a group it speaks only to questions and mentions."""
+    result = _in_scope_unless_clearly_out(result, t)
     best = result.best
     score = best.score if best else 0.0
     faq_id = best.faq_id if best else None
@@ -88,6 +125,13 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
     asks = reading.question or (len(result.normalized.folded) <= t.keyword_words and score >= t.group_statement)
     if strict and not asks:
         answer_at = t.group_statement
+    if best and not in_scope(best.faq_id):
+        if score < suggest_at:  # a faint likeness says nothing: decide on the entries alone
+            return decide(without_out_of_scope(result), reading, group, mentioned, t)
+        if strict and not asks:
+            return Decision("ignore", None, score)
+        # The team's business, which the FAQ does not answer.
+        return Decision("escalate", None, score, _suggestions(result, suggest_at * 0.7, t))
     # Coverage the runner-up lacks widens the lead (see `Thresholds.coverage_lead`).
     runner_up = result.candidates[1] if len(result.candidates) > 1 else None
     explains_more = max(0.0, best.coverage - runner_up.coverage) if best and runner_up else 0.0
@@ -109,6 +153,26 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
     if not strict and (reading.greeting or reading.thanks) and not reading.question:
         return Decision("smalltalk", None, score)
     return Decision("escalate", None, score, _suggestions(result, suggest_at * 0.7, t) if best else [])
+
+
+def focused(decision: Decision, result: MatchResult, focus: MatchResult | None, content_words: int,
+            t: Thresholds = Thresholds()) -> Decision:
+    """A suggestion or escalation of a long message becomes an answer when its best clause (`focus`, matched
+    alone, with `content_words` words outside the stopwords) clearly names the entry the whole message ranks first.
+
+    Family stories around a question dilute the whole message's score; the clause that asks is scored undiluted,
+    and the agreement of both readings is what makes the answer safe.
+    """
+    best = result.best
+    if (decision.kind not in ("suggest", "escalate") or best is None or not in_scope(best.faq_id) or focus is None
+            or not focus.candidates or len(result.normalized.folded) < t.focus_words):
+        return decision
+    top = focus.candidates[0]
+    runner_up = focus.candidates[1].score if len(focus.candidates) > 1 else 0.0
+    if (top.faq_id == best.faq_id and top.score >= t.focus_answer and top.score - runner_up >= t.focus_lead
+            and best.score >= t.focus_floor and content_words >= t.focus_content):
+        return Decision("answer", best.faq_id, best.score, [best.faq_id])
+    return decision
 
 
 def reconsider(decision: Decision, reranked: MatchResult) -> Decision:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -12,10 +13,11 @@ QUESTION_PHRASES = [
     "sao", "the nao", "lam sao", "o dau", "cho nao", "bao gio", "bao nhieu", "bao lau", "khi nao", "luc nao",
     "la gi", "gi", "nao", "ai biet", "co ai", "cho hoi", "hoi", "giup", "huong dan", "chi giup", "chi em",
     "cach", "duoc khong", "phai khong", "co phai", "the a", "nhu nao", "nhu the nao", "tai sao", "vi sao",
-    "can gi", "can nhung gi", "the nao", "hay khong", "chua", "khong",
+    "can gi", "can nhung gi", "the nao", "hay khong", "chua", "khong", "hoi ai", "bao ai", "cho ai",
+    "o mo", "lam rang",  # central Vietnam: "ở mô" (where), "làm răng" (how)
 ]
 # Phrases that end a question when they close the message ("có ... không", "xong chưa").
-FINAL_PARTICLES = {"khong", "chua", "a", "ha", "nhi", "vay", "the", "dau", "sao", "gi", "nao"}
+FINAL_PARTICLES = {"khong", "chua", "a", "ha", "nhi", "vay", "the", "dau", "sao", "gi", "nao", "ai"}
 CHATTER = {
     "cam on", "cam on ban", "cam on a", "cam on nhieu", "cam on em", "cam on chau", "ok", "ok a", "vang", "vang a",
     "da", "da a", "du", "u", "uh", "um", "oke", "hi", "hihi", "haha", "hehe", "chao", "xin chao", "chao ca nha",
@@ -35,6 +37,16 @@ DONE = {"roi", "xong"}
 # Polite particles alone ("ạ", "dạ") do not show that the user types with diacritics.
 _PARTICLES = {"a", "da", "ah", "u", "ha", "oi"}
 GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "chao bot", "chao ad", "chao admin"}
+
+
+_CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]+")
+
+
+def clauses(raw: str, least_words: int = 3) -> list[str]:
+    """The message's clauses, and each with the next: where a long message's question may stand alone.
+    Clauses of fewer than `least_words` words are dropped."""
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(raw) if len(p.split()) >= least_words]
+    return parts + [f"{a} {b}" for a, b in zip(parts, parts[1:])]
 
 
 def _closing(folded: tuple[str, ...]) -> tuple[str, ...]:
@@ -102,7 +114,15 @@ class DomainTerms:
 
 
 def _spelled(term: tuple[str, ...], typed: tuple[str, ...], accented: bool) -> bool:
-    return len(typed) == len(term) and all(w == (t if accented else fold(t)) for t, w in zip(term, typed))
+    """In a term of several words, a word typed without diacritics matches in a message typed with them too ("làm
+    căn cuoc"): people mix both, and a phrase rarely means something else, as a single bare word may ("xa" / "xã")."""
+    if len(typed) != len(term):
+        return False
+    if not accented:
+        return all(w == fold(t) for t, w in zip(term, typed))
+    if len(term) == 1:
+        return typed == term
+    return all(w == t or w == fold(w) == fold(t) for t, w in zip(term, typed))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from knowledge.base import KnowledgeBase
-from knowledge.decide import Thresholds, decide
+from knowledge.decide import OUT_OF_SCOPE, Decision, Thresholds, decide, focused
 from knowledge.matcher import Candidate, MatchResult
 from knowledge.normalize import Normalized
 from knowledge.question import Reading
@@ -150,3 +150,68 @@ def test_a_rambling_message_is_answered_from_a_lower_score_when_the_lead_is_clea
     assert decide(_result([t.long_clear - 0.02, 0.1], words=t.long_words), QUESTION, group=True).kind != "answer"
     statement = Reading(question=False, chatter=False, greeting=False, thanks=False, relevant=True)
     assert decide(_result([best, best * 0.7], words=t.long_words), statement, group=True).kind == "ignore"
+
+
+def _named(pairs: list[tuple[str, float]], words: int = 12) -> MatchResult:
+    norm = Normalized("x", ("x",) * words, ("x",) * words)
+    return MatchResult(norm, [Candidate(faq_id, score, "p", 1.0) for faq_id, score in pairs])
+
+
+def test_a_question_matching_an_out_of_scope_topic_best_goes_to_the_team_with_entries_only_as_guesses():
+    t = Thresholds()
+    topic = OUT_OF_SCOPE + "ho-chieu"
+    result = _named([(topic, 0.7), ("dvc-nop-ho-so", 0.6), ("dvc-tai-khoan", 0.5)])
+    decision = decide(result, QUESTION, group=False)
+    assert (decision.kind, decision.faq_id) == ("escalate", None)
+    assert decision.suggestions and all(not s.startswith(OUT_OF_SCOPE) for s in decision.suggestions)
+    statement = Reading(question=False, chatter=False, greeting=False, thanks=False, relevant=True)
+    assert decide(result, statement, group=True).kind == "ignore"
+    # Without the topic the entry would have been answered: it leads the next entry clearly.
+    assert decide(_named([("dvc-nop-ho-so", 0.6), ("dvc-tai-khoan", 0.5)]), QUESTION, group=False).kind == "answer"
+    # A topic only as close as `out_of_scope_lead` behind it turns the answer into a choice.
+    close = _named([(topic, 0.6 + t.out_of_scope_lead / 2), ("dvc-nop-ho-so", 0.6), ("dvc-tai-khoan", 0.5)])
+    assert decide(close, QUESTION, group=False).kind == "suggest"
+
+
+def test_out_of_scope_topics_below_the_best_entry_and_faint_ones_change_nothing():
+    t = Thresholds()
+    behind = _named([("vneid-cai-dat", 0.7), (OUT_OF_SCOPE + "sua-dien-thoai", 0.68), ("kns-cai-ung-dung", 0.4)])
+    assert (decide(behind, QUESTION, group=False).kind, decide(behind, QUESTION, group=False).faq_id) == (
+        "answer", "vneid-cai-dat")
+    faint = _named([(OUT_OF_SCOPE + "bau-cu", t.suggest - 0.05), ("vneid-cai-dat", t.suggest - 0.1)])
+    assert decide(faint, QUESTION, group=False) == decide(_named([("vneid-cai-dat", t.suggest - 0.1)]), QUESTION,
+                                                          group=False)
+
+
+def test_a_long_message_is_answered_when_its_asking_clause_alone_names_the_same_entry_clearly():
+    t = Thresholds()
+    whole = _named([("vneid-quen-mat-khau", t.focus_floor + 0.05), ("tt-quen-mat-khau", t.focus_floor)],
+                   words=t.focus_words)
+    escalated = Decision("escalate", None, whole.best.score)
+    clause = _named([("vneid-quen-mat-khau", t.focus_answer + 0.1), ("tt-quen-mat-khau", 0.3)], words=6)
+    assert focused(escalated, whole, clause, content_words=4).kind == "answer"
+    other = _named([("tt-quen-mat-khau", t.focus_answer + 0.1), ("vneid-quen-mat-khau", 0.3)], words=6)
+    assert focused(escalated, whole, other, content_words=4) == escalated
+    close = _named([("vneid-quen-mat-khau", t.focus_answer + 0.1), ("tt-quen-mat-khau", t.focus_answer)], words=6)
+    assert focused(escalated, whole, close, content_words=4) == escalated
+    assert focused(escalated, whole, clause, content_words=t.focus_content - 1) == escalated  # "cần những gì"
+    short = _named([("vneid-quen-mat-khau", 0.5), ("tt-quen-mat-khau", 0.3)], words=t.focus_words - 1)
+    assert focused(escalated, short, clause, content_words=4) == escalated
+
+
+@pytest.mark.parametrize("text", [
+    "lam ho chieu online tren dich vu cong the nao",
+    "Nghỉ việc công ty rồi muốn rút bảo hiểm xã hội một lần thì làm sao",
+    "thi bang lai xe may a1 dang ky o dau",
+])
+def test_questions_next_to_an_entry_but_outside_the_faq_are_not_answered(kb, text):
+    decision = kb.ask(text).decision
+    assert decision.kind == "escalate", (text, decision)
+    assert not any(s.startswith(OUT_OF_SCOPE) for s in decision.suggestions)
+    assert all(not c.faq_id.startswith(OUT_OF_SCOPE) for c in kb.ask(text).result.candidates)
+
+
+def test_a_rambling_question_is_answered_through_the_clause_that_asks(kb):
+    text = ("bố em lâu không mở app vneid, giờ mở ra đòi mật khẩu mà ông không nhớ, số điện thoại vẫn là số cũ đang "
+            "dùng, giờ làm sao lấy lại mật khẩu vneid cho ông ạ, ông 70 tuổi rồi đi lại khó khăn không ra xã được")
+    assert (kb.ask(text).decision.kind, kb.ask(text).decision.faq_id) == ("answer", "vneid-quen-mat-khau")

@@ -3,7 +3,7 @@
 import pytest
 
 from knowledge.normalize import normalize
-from knowledge.question import DomainTerms, read
+from knowledge.question import DomainTerms, clauses, read
 from knowledge.shipped import DOMAIN_FILE, shipped_domain_terms, shipped_lexicon
 
 LEX = shipped_lexicon()
@@ -106,3 +106,29 @@ def test_a_lone_polite_particle_does_not_make_plain_text_accented():
     assert reading("mang giay to gi len xa ạ").relevant
     # Typed with diacritics throughout, "xa" is "far".
     assert not reading("đi làm xa có vất vả không ạ").relevant
+
+
+def test_a_term_of_several_words_typed_bare_counts_in_a_message_typed_with_diacritics():
+    terms = DomainTerms.build(["căn cước", "xã"])
+    assert terms.mentioned_in(normalize("bắt buộc làm can cuoc cho con dưới 14 ko", LEX), accented=True)
+    assert terms.mentioned_in(normalize("bắt buộc làm căn cuoc cho con dưới 14 ko", LEX), accented=True)
+    assert not terms.mentioned_in(normalize("bắt buộc làm cán cuoc cho con", LEX), accented=True)  # another mark
+    assert not terms.mentioned_in(normalize("con đi làm xa rồi", LEX), accented=True)  # one bare word stays strict
+
+
+@pytest.mark.parametrize("text", [
+    "nang muc 2 ở mô rứa",  # central Vietnam: "ở mô" is "ở đâu"
+    "đất tranh chấp ranh giới với nhà bên thì gửi đơn cho ai",
+    "mất thẻ atm thì báo ai",
+])
+def test_regional_and_whom_questions_are_questions(text):
+    assert reading(text).question
+
+
+def test_a_long_message_splits_into_clauses_and_neighbouring_pairs():
+    text = "bố em 70 tuổi, mắt kém. Giờ quên mật khẩu vneid thì làm sao ạ, có phải ra xã không"
+    assert clauses(text) == [
+        "bố em 70 tuổi", "Giờ quên mật khẩu vneid thì làm sao ạ", "có phải ra xã không",
+        "bố em 70 tuổi Giờ quên mật khẩu vneid thì làm sao ạ", "Giờ quên mật khẩu vneid thì làm sao ạ có phải ra xã không",
+    ]
+    assert clauses("ok, vâng ạ") == []

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.normalize import fold, normalize
-from knowledge.shipped import faq_files, shipped_lexicon
+from knowledge.shipped import faq_files, shipped_lexicon, shipped_out_of_scope
 from knowledge.transfer import read_file
 
 TOPICS_FILE = Path(__file__).resolve().parents[3] / "shared" / "faq-topics.md"
@@ -57,3 +57,30 @@ def test_phrasings_are_written_with_and_without_diacritics():
 def test_answers_never_ask_for_personal_secrets():
     for item in ITEMS:
         assert not re.search(r"(gửi|nhắn|cho) (cháu|em|tổ) (mã OTP|mật khẩu|số căn cước)", item.answer), item.id
+
+
+def test_out_of_scope_topics_are_slugs_with_real_phrasings_that_no_entry_shares():
+    topics = shipped_out_of_scope()
+    assert len(topics) >= 30
+    lexicon = shipped_lexicon()
+    faq = {normalize(p, lexicon).folded_text for item in ITEMS for p in [item.question, *item.alternates]}
+    for slug, phrasings in topics.items():
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug), slug
+        assert len(phrasings) >= 8 and len(set(phrasings)) == len(phrasings), slug
+        assert not faq & {normalize(p, lexicon).folded_text for p in phrasings}, slug
+
+
+def test_no_out_of_scope_phrasing_is_answered_and_no_entry_phrasing_is_taken_for_one(tmp_path):
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+    from knowledge.decide import in_scope
+
+    rt = Runtime.start(Settings(database_url=f"sqlite:///{tmp_path}/kb.db", _env_file=None, seed_admin=False))
+    kb = rt.knowledge()
+    rt.engine.dispose()
+    for slug, phrasings in shipped_out_of_scope().items():
+        for phrasing in phrasings:
+            assert kb.ask(phrasing).decision.kind != "answer", (slug, phrasing)
+    for entry in kb.entries.values():
+        for phrasing in entry.phrasings:
+            assert in_scope(kb.matcher.search(phrasing, k=1).candidates[0].faq_id), (entry.id, phrasing)
