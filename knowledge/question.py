@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from knowledge.normalize import Normalized, fold, words
+
+_fold = lru_cache(maxsize=8192)(fold)  # the same words come back in message after message
 
 # Folded phrases; a message containing one reads as a question.
 QUESTION_PHRASES = [
@@ -73,15 +76,18 @@ def _ends_asking(folded: tuple[str, ...]) -> bool:
 def typed_with_diacritics(raw: str) -> bool:
     """Whether the user types Vietnamese with diacritics: a quarter of the words carry them, particles
     aside. "mang những gì ra công an xã ạ" does; "mang nhung gi ra cong an xa ạ" (one "ạ") does not."""
-    typed = [w for w in words(raw) if fold(w) not in _PARTICLES]
-    marked = sum(1 for w in typed if fold(w) != w)
+    typed = [w for w in words(raw) if _fold(w) not in _PARTICLES]
+    marked = sum(1 for w in typed if _fold(w) != w)
     return marked > 0 and marked >= 0.25 * len(typed)
 
 
-def _has_phrase(folded: tuple[str, ...], phrase: str) -> bool:
-    parts = phrase.split()
-    n = len(parts)
-    return any(list(folded[i : i + n]) == parts for i in range(len(folded) - n + 1))
+_QUESTION_SET = frozenset(QUESTION_PHRASES)
+_LONGEST_PHRASE = max(len(p.split()) for p in QUESTION_PHRASES)
+
+
+def _phrases(folded: tuple[str, ...], longest: int = _LONGEST_PHRASE) -> set[str]:
+    """Every run of up to `longest` words: a phrase is then looked up, not searched for."""
+    return {" ".join(folded[i : i + n]) for n in range(1, longest + 1) for i in range(len(folded) - n + 1)}
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,10 @@ def _spelled(term: tuple[str, ...], typed: tuple[str, ...], accented: bool) -> b
     if len(typed) != len(term):
         return False
     if not accented:
-        return all(w == fold(t) for t, w in zip(term, typed))
+        return all(w == _fold(t) for t, w in zip(term, typed))
     if len(term) == 1:
         return typed == term
-    return all(w == t or w == fold(w) == fold(t) for t, w in zip(term, typed))
+    return all(w == t or w == _fold(w) == _fold(t) for t, w in zip(term, typed))
 
 
 @dataclass(frozen=True)
@@ -138,9 +144,10 @@ def read(raw: str, norm: Normalized, domain: DomainTerms | None = None) -> Readi
     """How a message reads, from its raw text (for "?") and its normalised words."""
     folded = norm.folded
     text = " ".join(folded)
-    asks = bool(folded) and (any(_has_phrase(folded, p) for p in QUESTION_PHRASES) or _ends_asking(folded))
+    phrases = _phrases(folded)
+    asks = bool(folded) and (not _QUESTION_SET.isdisjoint(phrases) or _ends_asking(folded))
     # Thanks for help already given ("cảm ơn tổ đã giúp") mention "giúp" but ask nothing, unless with "?".
-    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END or _has_phrase(folded, "cam on"))
+    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END or "cam on" in phrases)
     question = "?" in raw or (asks and not tells)
     relevant = domain is not None and domain.mentioned_in(norm, accented=typed_with_diacritics(raw))
     chatter = text in CHATTER or " ".join(_closing(folded)) in CHATTER or not folded  # "ok mn" is "ok"
