@@ -17,6 +17,8 @@ from knowledge.replies import render_answer, reply_for
 from knowledge.semantic import Encoder, Reranker, available
 from knowledge.shipped import shipped_domain_terms, shipped_out_of_scope, shipped_stopwords
 
+DEPTH = 8  # candidates a decision looks at, out-of-scope topics among them (the re-ranker looks deeper)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -74,8 +76,7 @@ class KnowledgeBase:
 
     def ask(self, text: str, group: bool = False, mentioned: bool = False,
             local: Mapping[str, str] | None = None) -> Outcome:
-        # Deciding needs the first few (out-of-scope topics among them); the re-ranker looks deeper.
-        found = self.matcher.search(text, k=self.reranker.config.depth if self.reranker else 8)
+        found = self.matcher.search(text, k=self.reranker.config.depth if self.reranker else DEPTH)
         reading = read(text, found.normalized, self.domain)
         decision = decide(found, reading, group=group, mentioned=mentioned, t=self.thresholds)
         if decision.kind in ("suggest", "escalate") and len(found.normalized.folded) >= self.thresholds.focus_words:

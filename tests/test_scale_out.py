@@ -187,7 +187,11 @@ def test_a_worker_killed_in_the_middle_of_a_batch_is_taken_over_once(tmp_path):
                 # moment cannot be made safe, so the platform refuses sends around the kill (and the victim has
                 # a second to record the replies already taken).
                 fake.outage(60)
-                await asyncio.sleep(1.0)  # replies the platform took before the outage are recorded meanwhile
+                # The replies the platform took before the outage get recorded as sent: wait for them (a second
+                # on a quiet machine, more when other work loads it).
+                recorded_by = time.monotonic() + 15.0
+                while query(url, SENT) < len(fake.delivered) and time.monotonic() < recorded_by:
+                    await asyncio.sleep(0.05)
                 # A batch takes milliseconds; with `lastanswer` locked each worker stops inside its batch (where
                 # it remembers what it answered), holding its claimed inbox rows: the victim is killed there,
                 # the survivor goes on once the lock is gone. The senders never touch that table.
@@ -211,6 +215,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch_is_taken_over_once(tmp_path):
 
 
 CLAIMED = "SELECT COUNT(*) FROM inbox WHERE status = 'new' AND lease_until > now()"
+SENT = "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
 
 
 @contextmanager
