@@ -71,7 +71,7 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"Không thấy tệp {path}", file=sys.stderr)
         return 2
-    total = right = confident_wrong = 0
+    total = right = confident_wrong = offered_first = 0
     by_kind: Counter[str] = Counter()
     right_by_kind: Counter[str] = Counter()
     misses = []
@@ -86,6 +86,7 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
         by_kind[kind] += 1
         total += 1
         ok = got == expect and (kind != "faq" or out["decision"] == "answer")
+        offered_first += kind == "faq" and out["faq_id"] == expect and out["decision"] in ("answer", "suggest")
         if ok:
             right += 1
             right_by_kind[kind] += 1
@@ -96,6 +97,8 @@ def cmd_eval(rt: Runtime, args: argparse.Namespace) -> int:
     print(f"accuracy: {right}/{total} = {100 * right / max(total, 1):.1f}%")
     for kind in sorted(by_kind):
         print(f"  {kind:9} {right_by_kind[kind]}/{by_kind[kind]} = {100 * right_by_kind[kind] / by_kind[kind]:.1f}%")
+    if by_kind["faq"]:  # answered, or offered as the first numbered choice
+        print(f"  faq first choice {offered_first}/{by_kind['faq']} = {100 * offered_first / by_kind['faq']:.1f}%")
     print(f"confident wrong answers: {confident_wrong} ({100 * confident_wrong / max(total, 1):.1f} per 100)")
     if args.verbose:
         for row, out in misses:

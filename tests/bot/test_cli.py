@@ -102,6 +102,7 @@ def test_eval_prints_accuracy_over_the_file(troly, tmp_path, runtime):
     code, out, _ = troly("eval", str(path))
     assert code == 0
     assert "accuracy: 2/4 = 50.0%" in out
+    assert "faq first choice 1/2 = 50.0%" in out
     assert "confident wrong answers: 1" in out
 
 
