@@ -72,7 +72,7 @@ class _Space:
     recall**a * precision**(1 - a) = shared / (norm2**a * query2**(1 - a)): the doc's part is
     folded into the postings' weights. Doc ids start at `offset`, so that the spaces of a
     matcher share one weighted count (np.bincount) per query. A posting's doc ids (int32) and
-    weights (float64) are kept as bytes: a query's few dozen postings are joined by b"".join,
+    weights (float64) are kept as bytes: a query's few dozen postings are joined by one join,
     cheaper than np.concatenate (about a microsecond per array), and int32 ids halve their
     memory traffic for one conversion inside np.bincount.
     """
@@ -220,7 +220,9 @@ class Matcher:
         if not ids:
             return np.zeros(size)
         docs = np.frombuffer(b"".join(ids), dtype=np.int32)
-        words, chars = np.bincount(docs, np.frombuffer(b"".join(weights)), minlength=2 * size).reshape(2, size)
+        # Into a bytearray, not bytes: np.bincount copies weights it cannot write to.
+        weighted = np.frombuffer(bytearray().join(weights))
+        words, chars = np.bincount(docs, weighted, minlength=2 * size).reshape(2, size)
         e = self.config.recall_exponent - 1
         return (1 - self.config.char_weight) * words2**e * words + self.config.char_weight * chars2**e * chars
 
