@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.normalize import Lexicon, Normalized, normalize
+from knowledge.telex import unrepeated, untelex
 
 
 MIN_TYPO_LENGTH = 3  # shorter words have too many neighbours one letter away to guess from
@@ -170,7 +171,8 @@ class Matcher:
         return Normalized(" ".join(tokens), tuple(tokens), tuple(folded))
 
     def _correct_typos(self, norm: Normalized) -> Normalized:
-        """Replace an unknown syllable by a known one a typo away that the FAQ uses next to a neighbour.
+        """Replace an unknown syllable by a known one a typo away: Telex keys or a held key read, two letters
+        swapped back, or a word one edit away that the FAQ uses next to a neighbour.
 
         "mat khua" -> "mat khau": the neighbour decides, so a real word the FAQ lacks ("bong") is kept
         unless a known pair makes the typo plain.
@@ -180,8 +182,18 @@ class Matcher:
         folded = list(norm.folded)
         tokens = list(norm.tokens)
         for i, f in enumerate(folded):
+            if f in self.known_syllables or len(f) < MIN_TYPO_LENGTH or not f.isalpha():
+                continue
+            keyed = self._keystrokes(f, tokens[i])
+            if keyed is not None:
+                folded[i], tokens[i] = keyed
+                continue
             # A word typed with diacritics was typed with care: a real word the FAQ lacks, not a typo.
-            if f in self.known_syllables or tokens[i] != f or len(f) < MIN_TYPO_LENGTH or not f.isalpha():
+            if tokens[i] != f:
+                continue
+            swapped = {w for w in _transpositions(f) if w in self.known_syllables and w not in self.stopwords}
+            if len(swapped) == 1:  # two letters swapped, and one way back to a word: no neighbour needs to vouch
+                folded[i] = tokens[i] = swapped.pop()
                 continue
             # Function words ("cho", "bao") pair with anything: only a content word vouches for a fix.
             before = folded[i - 1] if i > 0 and folded[i - 1] not in self.stopwords else None
@@ -192,6 +204,17 @@ class Matcher:
         if folded == list(norm.folded):
             return norm
         return Normalized(" ".join(tokens), tuple(tokens), tuple(folded))
+
+    def _keystrokes(self, folded: str, token: str) -> tuple[str, str] | None:
+        """(folded, token) once the keys left in a word are read ("khaaus" -> "khau", "dauu" -> "dau"), when the
+        FAQ knows the word they give."""
+        keyed = untelex(folded) if token == folded else None
+        if keyed in self.known_syllables:
+            return keyed, keyed
+        held = unrepeated(folded)
+        if held in self.known_syllables:
+            return held, unrepeated(token) or held
+        return None
 
     def _nearest(self, word: str, before: str | None, after: str | None) -> str | None:
         """The one known syllable at one edit (a transposition counts as one) that forms a known pair."""
@@ -284,6 +307,10 @@ def _ratios(query: str, texts: list[str]) -> list[float]:
     for _, ratio, j in process.extract(query, texts, scorer=fuzz.token_set_ratio, limit=None):
         ratios[j] = ratio / 100.0
     return ratios
+
+
+def _transpositions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)} - {word}
 
 
 def _deletions(word: str) -> set[str]:

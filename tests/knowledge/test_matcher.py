@@ -123,6 +123,21 @@ def test_a_word_typed_with_diacritics_or_next_to_function_words_is_kept():
     assert "bong" in m.search("toi nay da bong khong").normalized.folded  # no known pair vouches for a fix
 
 
+def test_telex_keys_and_held_keys_are_read_as_the_word_they_spell():
+    m = matcher()
+    assert m.search("quene matj khaaus vneid").normalized.folded[-3:] == ("mat", "khau", "vneid")
+    assert m.search("chuyeenr khoanr nhaam").best.faq_id == "chuyen-nham"
+    held = m.search("chuyển khoản nhầmm").normalized  # typed with diacritics, one key held: still a typo
+    assert (held.tokens[-1], held.folded[-1]) == ("nhầm", "nham")
+
+
+def test_two_swapped_letters_are_put_back_when_only_one_word_comes_back():
+    m = matcher()
+    assert "vneid" in m.search("doi so tren vnied").normalized.folded  # no content word next to it vouches
+    assert "sim" in m.search("thay ism moi").normalized.folded
+    assert "bong" in m.search("toi nay da bong khong").normalized.folded  # a real word the FAQ lacks stays
+
+
 WORDS = st.lists(st.text(alphabet="abcdđêôơư ", min_size=1, max_size=6).map(str.strip).filter(bool), max_size=8)
 
 
