@@ -43,10 +43,14 @@ class RowUpdate:
                 .values({column: bindparam(column) for column in self.columns}))
 
     @cached_property
+    def _names(self) -> list[str]:
+        return [name for _, name in self.match] + list(self.columns)
+
+    @cached_property
     def _joined(self) -> TextClause:
         # Names come from our table definitions, never from input; the values travel as bound arrays.
         dialect = postgresql.dialect()
-        names = [name for _, name in self.match] + list(self.columns)
+        names = self._names
         types = {name: self.table.c[column].type for column, name in self.match}
         types.update({column: self.table.c[column].type for column in self.columns})
         arrays = ", ".join(f"CAST(:{n} AS {types[n].compile(dialect=dialect)}[])" for n in names)
@@ -57,8 +61,7 @@ class RowUpdate:
 
     def _arrays(self, rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
         """One array per parameter. A JSON value goes as its text: a list of lists would read as a 2-D array."""
-        names = [name for _, name in self.match] + list(self.columns)
-        arrays = {name: [row[name] for row in rows] for name in names}
+        arrays = {name: [row[name] for row in rows] for name in self._names}
         for column in self.columns:
             if isinstance(self.table.c[column].type, JSON):
                 arrays[column] = [None if value is None else json.dumps(value) for value in arrays[column]]
