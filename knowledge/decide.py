@@ -22,7 +22,7 @@ def without_out_of_scope(result: MatchResult) -> MatchResult:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Calibrated on `../shared/eval/dev.jsonl` and `bench/data/messy.jsonl` with `troly eval`."""
+    """Calibrated with `troly eval` on dev.jsonl, `bench/data/messy.jsonl` and `bench/data/probe_*.jsonl`."""
 
     answer: float = 0.51  # private chat: confident enough to answer
     gap: float = 0.06  # ... and this far ahead of the next entry
