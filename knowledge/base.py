@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -50,14 +50,18 @@ class KnowledgeBase:
     """An immutable snapshot of the FAQ at one version."""
 
     def __init__(self, entries: list[Entry], lexicon: Lexicon, version: int = 0,
-                 thresholds: Thresholds | None = None, encoder: Encoder | None = None) -> None:
+                 thresholds: Thresholds | None = None, encoder: Encoder | None = None,
+                 out_of_scope: Mapping[str, Sequence[str]] | None = None) -> None:
+        """`out_of_scope`: the topics the FAQ does not answer (slug -> phrasings), the shipped ones by default."""
         self.entries = {e.id: e for e in entries}
         self._answers = {e.id: e.answer for e in entries}
         self._questions = {e.id: e.question for e in entries}
         self.version = version
         self.thresholds = thresholds or Thresholds()
-        topics = [(OUT_OF_SCOPE + slug, phrasings) for slug, phrasings in shipped_out_of_scope().items()]
-        self.matcher = Matcher([(e.id, e.phrasings) for e in entries] + topics, lexicon, stopwords=shipped_stopwords())
+        out_of_scope = shipped_out_of_scope() if out_of_scope is None else out_of_scope
+        topics = [(OUT_OF_SCOPE + slug, phrasings) for slug, phrasings in out_of_scope.items()]
+        self.matcher = Matcher([(e.id, e.phrasings) for e in entries], lexicon, stopwords=shipped_stopwords(),
+                               background=topics)
         self.domain = shipped_domain_terms()
         self.reranker = Reranker(self.matcher, encoder) if encoder else None
 

@@ -67,6 +67,7 @@ class Thresholds:
     focus_floor: float = 0.35  # the whole message's score
     focus_content: int = 3  # the clause's words outside the stopwords: "cần chuẩn bị những gì" names nothing
     out_of_scope_lead: float = 0.03  # an out-of-scope topic must match this far ahead of the best entry
+    out_of_scope_close: float = 0.03  # ... and one this close behind it stays its runner-up
     suggestion_band: float = 0.8  # other entries within this ratio of the best are offered too
     max_suggestions: int = 3
 
@@ -95,12 +96,14 @@ def _in_scope_unless_clearly_out(result: MatchResult, t: Thresholds) -> MatchRes
     """The entries alone, unless an out-of-scope topic matches best by `out_of_scope_lead`; one that matches
     about as well as the best entry stays as its runner-up, so that the entry is offered rather than answered."""
     entries = without_out_of_scope(result)
-    best = result.best
-    if best is None or in_scope(best.faq_id):
-        return entries
-    if entries.best is None or best.score - entries.best.score >= t.out_of_scope_lead:
+    topic = next((c for c in result.candidates if not in_scope(c.faq_id)), None)
+    if topic is None or entries.best is None:
+        return result if entries.best is None else entries
+    if topic.score - entries.best.score >= t.out_of_scope_lead:
         return result
-    return MatchResult(result.normalized, [entries.candidates[0], best, *entries.candidates[1:]])
+    if entries.best.score - topic.score > t.out_of_scope_close:
+        return entries
+    return MatchResult(result.normalized, [entries.candidates[0], topic, *entries.candidates[1:]])
 
 
 def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool = False,

@@ -105,10 +105,12 @@ class Reranker:
         self.encoder = encoder
         self.config = config or FusionConfig()
         self.restorer = Restorer(matcher.normalized)
-        self.vectors = encoder.passages(matcher.phrasings)
-        self.index = {faq_id: e for e, faq_id in enumerate(matcher.entry_ids)}
-        self.phrasings_of: list[list[int]] = [[] for _ in matcher.entry_ids]
-        for i, owner in enumerate(matcher.owner):
+        # The matcher's entries only: its background (out-of-scope topics) is never offered.
+        self.owner = [owner for owner in matcher.owner if owner < matcher.n_entries]
+        self.vectors = encoder.passages(matcher.phrasings[: len(self.owner)])
+        self.index = {faq_id: e for e, faq_id in enumerate(matcher.entry_ids[: matcher.n_entries])}
+        self.phrasings_of: list[list[int]] = [[] for _ in range(matcher.n_entries)]
+        for i, owner in enumerate(self.owner):
             self.phrasings_of[owner].append(i)
 
     def similarity(self, norm: Normalized) -> np.ndarray:
@@ -124,8 +126,8 @@ class Reranker:
         if not lexical.candidates:
             return lexical
         cosine = self.similarity(lexical.normalized)
-        best = np.full(len(self.matcher.entry_ids), -1.0)
-        np.maximum.at(best, self.matcher.owner, cosine)
+        best = np.full(self.matcher.n_entries, -1.0)
+        np.maximum.at(best, self.owner, cosine)
         by_entry = {self.index[c.faq_id]: c for c in lexical.candidates}
         closest = np.argsort(-best)[: self.config.depth].tolist()
         peak = float(best.max())

@@ -109,6 +109,16 @@ def _result(scores: list[float], words: int = 20) -> MatchResult:
 QUESTION = Reading(question=True, chatter=False, greeting=False, thanks=False, relevant=True)
 
 
+def test_an_out_of_scope_topic_close_behind_the_best_entry_stops_it_from_being_answered():
+    t = Thresholds()
+    close = _named([("dvc-khai-tu", 0.6), (OUT_OF_SCOPE + "nong-nghiep-chan-nuoi", 0.6 - t.out_of_scope_close / 2),
+                    ("dvc-khai-sinh", 0.3)])
+    decision = decide(close, QUESTION, group=False)
+    assert decision.kind != "answer"
+    assert not any(s.startswith(OUT_OF_SCOPE) for s in decision.suggestions)
+    assert decide(_named([("dvc-khai-tu", 0.6), ("dvc-khai-sinh", 0.3)]), QUESTION, group=False).kind == "answer"
+
+
 def test_a_long_message_is_answered_when_the_best_entry_leads_clearly_relative_to_its_score():
     t = Thresholds()
     assert decide(_result([t.clear, t.clear * 0.7]), QUESTION, group=False).kind == "answer"
@@ -173,9 +183,10 @@ def test_a_question_matching_an_out_of_scope_topic_best_goes_to_the_team_with_en
     assert decide(close, QUESTION, group=False).kind == "suggest"
 
 
-def test_out_of_scope_topics_below_the_best_entry_and_faint_ones_change_nothing():
+def test_out_of_scope_topics_well_below_the_best_entry_and_faint_ones_change_nothing():
     t = Thresholds()
-    behind = _named([("vneid-cai-dat", 0.7), (OUT_OF_SCOPE + "sua-dien-thoai", 0.68), ("kns-cai-ung-dung", 0.4)])
+    gap = t.out_of_scope_close + 0.01
+    behind = _named([("vneid-cai-dat", 0.7), (OUT_OF_SCOPE + "sua-dien-thoai", 0.7 - gap), ("kns-cai-ung-dung", 0.4)])
     assert (decide(behind, QUESTION, group=False).kind, decide(behind, QUESTION, group=False).faq_id) == (
         "answer", "vneid-cai-dat")
     faint = _named([(OUT_OF_SCOPE + "bau-cu", t.suggest - 0.05), ("vneid-cai-dat", t.suggest - 0.1)])

@@ -65,6 +65,17 @@ def test_unrelated_text_scores_low():
     assert not result.best or result.best.score < 0.3
 
 
+def test_background_entries_are_ranked_without_changing_how_the_entries_score():
+    background = [("~ho-chieu", ["làm hộ chiếu ở đâu", "cấp hộ chiếu phổ thông mật khẩu"]),
+                  ("~xe", ["đăng ký xe máy mới mua"])]
+    both = Matcher(ENTRIES, shipped_lexicon(), stopwords=shipped_stopwords(), background=background)
+    alone = matcher()
+    for text in ["quên mật khẩu vneid", "đổi số điện thoại", "làm hộ chiếu mất mật khẩu"]:
+        entries = {c.faq_id: c.score for c in both.search(text, k=10).candidates if not c.faq_id.startswith("~")}
+        assert entries == {c.faq_id: c.score for c in alone.search(text, k=10).candidates}, text
+    assert both.search("làm hộ chiếu ở đâu").best.faq_id == "~ho-chieu"
+
+
 def test_empty_faq_and_empty_text_give_no_candidates():
     assert Matcher([]).search("bất kỳ").candidates == []
     assert matcher().search("😂😂").candidates == []

@@ -40,7 +40,7 @@ def matcher() -> Matcher:
 
 def knowledge(encoder: Encoder | None) -> KnowledgeBase:
     entries = [Entry(faq_id, q, f"Trả lời {faq_id}", (q,)) for faq_id, q in QUESTIONS.items()]
-    return KnowledgeBase(entries, shipped_lexicon(), encoder=encoder)
+    return KnowledgeBase(entries, shipped_lexicon(), encoder=encoder, out_of_scope={})
 
 
 def test_diacritics_come_back_from_the_faq_spellings(matcher: Matcher):
@@ -100,3 +100,12 @@ def test_semantic_mode_answers_only_what_the_lexical_one_answers(encoder: Encode
         if after.kind == "answer":
             assert lexical.ask(text).decision == after
     assert semantic.ask("con tôi mới sinh, cần có tài khoản điện tử không").decision.suggestions[0] == "tre-em"
+
+
+def test_out_of_scope_topics_are_never_brought_in_by_meaning(encoder: Encoder):
+    entries = [Entry(faq_id, q, f"Trả lời {faq_id}", (q,)) for faq_id, q in QUESTIONS.items()]
+    topics = {"thai-san": ["mới sinh con thì được hưởng chế độ thai sản không"]}
+    kb = KnowledgeBase(entries, shipped_lexicon(), encoder=encoder, out_of_scope=topics)
+    outcome = kb.ask("vợ tôi mới sinh em bé, đăng ký tài khoản điện tử cho cháu thế nào")
+    assert outcome.result.candidates and all(not c.faq_id.startswith("~") for c in outcome.result.candidates)
+    assert len(kb.reranker.vectors) == len(QUESTIONS)
