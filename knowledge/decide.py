@@ -32,6 +32,7 @@ class Thresholds:
     group_answer: float = 0.55
     group_gap: float = 0.1
     group_statement: float = 0.62  # a group message that does not read as a question
+    group_report: float = 0.7  # ... longer than `keyword_words`: news ("nhận được thẻ rồi nhé") more often than not
     group_suggest: float = 0.42
     keyword_words: int = 10  # up to this many words, a strong match counts as a question
     suggest_coverage: float = 0.45  # the best entry must use this share of the message's content words
@@ -127,7 +128,7 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
     # A short message that strongly matches is a question in keyword form ("le phi lam can cuoc").
     asks = reading.question or (len(result.normalized.folded) <= t.keyword_words and score >= t.group_statement)
     if strict and not asks:
-        answer_at = t.group_statement
+        answer_at = t.group_statement if len(result.normalized.folded) <= t.keyword_words else t.group_report
     if best and not in_scope(best.faq_id):
         if score < suggest_at:  # a faint likeness says nothing: decide on the entries alone
             return decide(without_out_of_scope(result), reading, group, mentioned, t)

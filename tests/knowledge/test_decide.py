@@ -109,6 +109,19 @@ def _result(scores: list[float], words: int = 20) -> MatchResult:
 QUESTION = Reading(question=True, chatter=False, greeting=False, thanks=False, relevant=True)
 
 
+def test_a_group_statement_is_answered_only_when_it_matches_strongly_and_a_long_one_more_strongly():
+    t = Thresholds()
+    statement = Reading(question=False, chatter=False, greeting=False, thanks=False, relevant=True)
+    between = (t.group_statement + t.group_report) / 2
+    keywords = _result([between, 0.2], words=t.keyword_words)
+    assert decide(keywords, statement, group=True).kind == "answer"  # "le phi lam can cuoc"
+    news = _result([between, 0.2], words=t.keyword_words + 4)  # "mẹ tôi nhận được thẻ căn cước rồi nhé"
+    assert decide(news, statement, group=True).kind == "ignore"
+    assert decide(_result([t.group_report + 0.05, 0.2], words=t.keyword_words + 4), statement,
+                  group=True).kind == "answer"
+    assert decide(news, QUESTION, group=True).kind == "answer"
+
+
 def test_an_out_of_scope_topic_close_behind_the_best_entry_stops_it_from_being_answered():
     t = Thresholds()
     close = _named([("dvc-khai-tu", 0.6), (OUT_OF_SCOPE + "nong-nghiep-chan-nuoi", 0.6 - t.out_of_scope_close / 2),
