@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 from dataclasses import dataclass, field
 
-from knowledge.normalize import Normalized, fold, words
+from knowledge.normalize import Normalized, clean, fold, words
 
 _fold = lru_cache(maxsize=8192)(fold)  # the same words come back in message after message
 
-# Folded phrases; a message containing one reads as a question.
+# A message containing one of these reads as a question. Written with diacritics: a word typed with other ones
+# is another word ("bảo hiểm xã hội" asks nothing, "hỏi" does; "thẻ ạ" is not "thế à"); typed bare, it counts.
 QUESTION_PHRASES = [
-    "sao", "the nao", "lam sao", "o dau", "cho nao", "bao gio", "bao nhieu", "bao lau", "khi nao", "luc nao",
-    "la gi", "gi", "nao", "ai biet", "co ai", "cho hoi", "hoi", "giup", "huong dan", "chi giup", "chi em",
-    "cach", "duoc khong", "phai khong", "co phai", "the a", "nhu nao", "nhu the nao", "tai sao", "vi sao",
-    "can gi", "can nhung gi", "the nao", "hay khong", "chua", "khong", "hoi ai", "bao ai", "cho ai",
-    "o mo", "lam rang",  # central Vietnam: "ở mô" (where), "làm răng" (how)
+    "sao", "thế nào", "làm sao", "ở đâu", "chỗ nào", "bao giờ", "bao nhiêu", "bao lâu", "khi nào", "lúc nào",
+    "là gì", "gì", "nào", "ai biết", "có ai", "cho hỏi", "hỏi", "giúp", "hướng dẫn", "chỉ giúp", "chỉ em",
+    "cách", "được không", "phải không", "có phải", "thế à", "như nào", "như thế nào", "tại sao", "vì sao",
+    "cần gì", "cần những gì", "hay không", "chưa", "không", "hỏi ai", "báo ai", "cho ai",
+    "ở mô", "làm răng",  # central Vietnam: "ở mô" (where), "làm răng" (how)
 ]
-# Phrases that end a question when they close the message ("có ... không", "xong chưa").
-FINAL_PARTICLES = {"khong", "chua", "a", "ha", "nhi", "vay", "the", "dau", "sao", "gi", "nao", "ai"}
+# Words that end a question when they close the message ("có ... không", "xong chưa"), as they may be typed.
+FINAL_PARTICLES = {"không", "chưa", "a", "ạ", "à", "hả", "hà", "há", "nhỉ", "vậy", "thế", "đâu", "sao", "gì", "nào",
+                   "ai"}
 CHATTER = {
     "cam on", "cam on ban", "cam on a", "cam on nhieu", "cam on em", "cam on chau", "ok", "ok a", "vang", "vang a",
     "da", "da a", "du", "u", "uh", "um", "oke", "hi", "hihi", "haha", "hehe", "chao", "xin chao", "chao ca nha",
@@ -42,6 +44,9 @@ _PARTICLES = {"a", "da", "ah", "u", "ha", "oi"}
 GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "chao bot", "chao ad", "chao admin"}
 
 
+# A forwarded message or a notice ("[Chuyển tiếp] …", "Fwd: …", "CẢNH BÁO: …", "Thông báo: …") passes news on;
+# without "?" it asks the bot nothing, whatever question words its text holds ("tuyệt đối không bấm link lạ").
+_NOTICE = re.compile(r"^\W*(?:(?:chuyen tiep|fwd?|forwarded)\b|(?:thong bao|canh bao|tin khan|khan cap)\s*:)")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]+")
 
 
@@ -63,9 +68,10 @@ def _closing(folded: tuple[str, ...]) -> tuple[str, ...]:
     return folded[:end]
 
 
-def _ends_asking(folded: tuple[str, ...]) -> bool:
-    closing = _closing(folded)
-    if not closing or closing[-1] not in FINAL_PARTICLES:
+def _ends_asking(norm: Normalized) -> bool:
+    closing = _closing(norm.folded)
+    last = norm.tokens[len(closing) - 1] if closing else ""
+    if not closing or closing[-1] not in _FINAL_FOLDED or not _agrees([last], [_FINAL_SPELLINGS]):
         return False
     if closing[-1] == "a":  # "ạ" closes statements too: "... xong rồi mn ạ"
         before = _closing(closing[:-1])
@@ -81,8 +87,35 @@ def typed_with_diacritics(raw: str) -> bool:
     return marked > 0 and marked >= 0.25 * len(typed)
 
 
-_QUESTION_SET = frozenset(QUESTION_PHRASES)
+def _by_fold(phrases: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
+    spelled: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        term = tuple(words(phrase))
+        spelled.setdefault(" ".join(fold(w) for w in term), []).append(term)
+    return spelled
+
+
+_QUESTIONS = _by_fold(QUESTION_PHRASES)  # folded phrase -> its spellings
+_QUESTION_SET = frozenset(_QUESTIONS)
 _LONGEST_PHRASE = max(len(p.split()) for p in QUESTION_PHRASES)
+_FINAL_SPELLINGS = frozenset(w for p in FINAL_PARTICLES for w in words(p))
+_FINAL_FOLDED = frozenset(fold(w) for w in _FINAL_SPELLINGS)
+
+
+def _agrees(typed: Sequence[str], spellings: Sequence[Collection[str]]) -> bool:
+    """Each typed word is bare or spelled as one of its spellings."""
+    return all(t == _fold(t) or t in options for t, options in zip(typed, spellings))
+
+
+def _asks(norm: Normalized, phrases: set[str]) -> bool:
+    """Whether the message contains a question phrase, spelled as one where it carries diacritics."""
+    for hit in phrases & _QUESTION_SET:
+        size = hit.count(" ") + 1
+        for i in range(len(norm.folded) - size + 1):
+            if " ".join(norm.folded[i : i + size]) == hit and any(
+                    _agrees(norm.tokens[i : i + size], [(w,) for w in term]) for term in _QUESTIONS[hit]):
+                return True
+    return False
 
 
 def _phrases(folded: tuple[str, ...], longest: int = _LONGEST_PHRASE) -> set[str]:
@@ -145,9 +178,10 @@ def read(raw: str, norm: Normalized, domain: DomainTerms | None = None) -> Readi
     folded = norm.folded
     text = " ".join(folded)
     phrases = _phrases(folded)
-    asks = bool(folded) and (not _QUESTION_SET.isdisjoint(phrases) or _ends_asking(folded))
+    asks = bool(folded) and (_asks(norm, phrases) or _ends_asking(norm))
     # Thanks for help already given ("cảm ơn tổ đã giúp") mention "giúp" but ask nothing, unless with "?".
-    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END or "cam on" in phrases)
+    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END or "cam on" in phrases
+                              or _NOTICE.match(fold(clean(raw[:40]).lower())) is not None)
     question = "?" in raw or (asks and not tells)
     relevant = domain is not None and domain.mentioned_in(norm, accented=typed_with_diacritics(raw))
     chatter = text in CHATTER or " ".join(_closing(folded)) in CHATTER or not folded  # "ok mn" is "ok"

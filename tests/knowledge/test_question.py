@@ -132,3 +132,39 @@ def test_a_long_message_splits_into_clauses_and_neighbouring_pairs():
         "bố em 70 tuổi Giờ quên mật khẩu vneid thì làm sao ạ", "Giờ quên mật khẩu vneid thì làm sao ạ có phải ra xã không",
     ]
     assert clauses("ok, vâng ạ") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Thông báo thu bảo hiểm xã hội tự nguyện năm 2025 tại nhà văn hóa",  # "hội", not "hỏi"
+    "Mẹ em vừa làm lại cái thẻ",  # "thẻ", not "thế"
+    "Chùa làng tổ chức lễ vào rằm tháng giêng",  # "chùa", not "chưa"
+])
+def test_a_question_word_typed_with_other_diacritics_is_another_word(text):
+    assert not reading(text).question
+
+
+@pytest.mark.parametrize("text", [
+    "cho hoi bao hiem xa hoi dong o dau",
+    "bảo hiểm xã hội đóng ở đâu",
+    "làm lại thẻ căn cước mất bao lâu",
+    "thẻ bhyt hết hạn rồi gia hạn thế nào",
+    "giấy tờ xong chưa",
+    "mẹ em làm được không",
+])
+def test_question_words_count_typed_bare_or_with_their_own_diacritics(text):
+    assert reading(text).question
+
+
+@pytest.mark.parametrize("text", [
+    "[Chuyển tiếp] CẢNH BÁO: giả danh công an gọi điện bắt cài VNeID giả, tuyệt đối không bấm link lạ",
+    "Fwd: Thông báo của BHXH huyện về thu BHYT hộ gia đình, hạn chót ngày 31/12",
+    "THÔNG BÁO: chiều nay tổ hỗ trợ làm căn cước ở nhà văn hóa, ai chưa làm thì ra nhé",
+    "canh bao: lua dao qua tin nhan, khong cung cap ma otp cho ai",
+])
+def test_a_forwarded_message_or_a_notice_is_news_not_a_question(text):
+    assert not reading(text).question
+
+
+def test_a_notice_asked_about_with_a_question_mark_is_a_question():
+    assert reading("Thông báo: thu BHYT hộ gia đình năm nay hạn chót ngày nào vậy ạ?").question
+    assert reading("thông báo lỗi khi mở vneid là sao").question  # no colon: the user's own words
