@@ -168,3 +168,13 @@ def test_a_forwarded_message_or_a_notice_is_news_not_a_question(text):
 def test_a_notice_asked_about_with_a_question_mark_is_a_question():
     assert reading("Thông báo: thu BHYT hộ gia đình năm nay hạn chót ngày nào vậy ạ?").question
     assert reading("thông báo lỗi khi mở vneid là sao").question  # no colon: the user's own words
+
+
+def test_how_many_and_what_time_ask_but_a_bare_may_is_a_machine():
+    assert reading("kham bhyt trai tuyen dc huong may phan tram").question
+    assert reading("bộ phận một cửa mấy giờ mở").question
+    assert not reading("may dien thoai cu cua bo em").question
+
+
+def test_mobile_coverage_is_the_teams_business():
+    assert reading("Mạng Vina ở xóm Đồng không có sóng, gọi cứ rớt, báo ai để người ta lắp thêm trạm").relevant
