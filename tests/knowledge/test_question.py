@@ -178,3 +178,7 @@ def test_how_many_and_what_time_ask_but_a_bare_may_is_a_machine():
 
 def test_mobile_coverage_is_the_teams_business():
     assert reading("Mạng Vina ở xóm Đồng không có sóng, gọi cứ rớt, báo ai để người ta lắp thêm trạm").relevant
+
+
+def test_asking_whether_something_is_true_is_a_question():
+    assert reading("co ng goi bao la cong an yeu cau cap nhat dinh danh qua zalo, that hay gia").question
