@@ -1,8 +1,11 @@
-"""One UPDATE for many rows, each with its own values: the worker's and the sender's closing writes.
+"""One statement for many rows, each with its own values: the worker's and the sender's writes of a batch.
 
 On PostgreSQL an executemany runs the statement once per row in a pipeline, which cost twice the CPU of one
-statement joined to the rows' values passed as arrays (`unnest`), in psycopg and in the server alike. SQLite,
-in-process, runs the executemany.
+statement joined to the rows' values passed as arrays (`unnest`), in psycopg and in the server alike. A
+multi-row VALUES list is no better: its text changes with the number of rows and it has more than 50
+parameters, so psycopg parsed it anew each time and the server planned it anew. The array statement's text
+never changes: parsed once, and prepared by the server after a few runs. SQLite, in-process, runs the
+executemany.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import JSON, Table, TextClause, Update, bindparam, text, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import JSON, Insert, Table, TextClause, Update, bindparam, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 
@@ -60,9 +63,58 @@ class RowUpdate:
                     f"WHERE {where}")
 
     def _arrays(self, rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-        """One array per parameter. A JSON value goes as its text: a list of lists would read as a 2-D array."""
-        arrays = {name: [row[name] for row in rows] for name in self._names}
-        for column in self.columns:
-            if isinstance(self.table.c[column].type, JSON):
-                arrays[column] = [None if value is None else json.dumps(value) for value in arrays[column]]
-        return arrays
+        return _arrays(self.table, self._names, rows)
+
+
+@dataclass(frozen=True)
+class RowInsert:
+    """INSERT INTO `table` rows that give every one of `columns`; with `conflict` (the columns of a unique
+    key), a row whose key is taken updates the other columns instead."""
+
+    table: Table
+    columns: tuple[str, ...]
+    conflict: tuple[str, ...] = ()
+
+    def run(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self.conflict:  # one statement may not update a row twice: the last row of a key wins, as one by one
+            rows = list({tuple(row[c] for c in self.conflict): row for row in rows}.values())
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(self._joined, _arrays(self.table, self.columns, rows))
+        else:
+            connection.execute(self._plain, list(rows))
+
+    @cached_property
+    def _plain(self) -> Insert:
+        insert = sqlite.insert(self.table)
+        if not self.conflict:
+            return insert
+        return insert.on_conflict_do_update(index_elements=list(self.conflict),
+                                            set_={c: insert.excluded[c] for c in self._updated})
+
+    @cached_property
+    def _updated(self) -> list[str]:
+        return [c for c in self.columns if c not in self.conflict]
+
+    @cached_property
+    def _joined(self) -> TextClause:
+        # Names come from our table definitions, never from input; the values travel as bound arrays.
+        dialect = postgresql.dialect()
+        columns = ", ".join(self.columns)
+        arrays = ", ".join(f"CAST(:{c} AS {self.table.c[c].type.compile(dialect=dialect)}[])" for c in self.columns)
+        upsert = ""
+        if self.conflict:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in self._updated)
+            upsert = f" ON CONFLICT ({', '.join(self.conflict)}) DO UPDATE SET {sets}"
+        return text(f"INSERT INTO {self.table.name} ({columns}) SELECT * FROM unnest({arrays}){upsert}")
+
+
+def _arrays(table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """One array per parameter. A JSON value goes as its text: a list of lists would read as a 2-D array."""
+    arrays = {name: [row[name] for row in rows] for name in names}
+    for name in names:
+        if name in table.c and isinstance(table.c[name].type, JSON):
+            arrays[name] = [None if value is None else json.dumps(value) for value in arrays[name]]
+    return arrays

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
 from bot.messages import IncomingMessage, OutgoingMessage
@@ -16,7 +15,13 @@ from knowledge.base import KnowledgeBase
 from knowledge.models import utcnow
 
 
-Deferred = list[tuple[Executable, dict[str, Any]]]  # writes held for the batch: (statement, parameters)
+class Writer(Protocol):
+    """Writes rows, all in one statement where it can (bot.bulk.RowInsert)."""
+
+    def run(self, session: Session, rows: Sequence[dict[str, Any]]) -> None: ...
+
+
+Deferred = list[tuple[Writer, dict[str, Any]]]  # writes held for the batch: (writer, row)
 
 
 @dataclass
@@ -36,23 +41,23 @@ class Context:
     # worker for the whole batch at once: one round trip instead of one per message. None: run at once.
     deferred: Deferred | None = None
 
-    def write(self, statement: Executable, parameters: dict[str, Any]) -> None:
+    def write(self, writer: Writer, row: dict[str, Any]) -> None:
         if self.deferred is None:
-            self.session.connection().execute(statement, parameters)
+            writer.run(self.session, [row])
         else:
-            self.deferred.append((statement, parameters))
+            self.deferred.append((writer, row))
 
     def note(self, decision: str, faq_id: str | None = None) -> None:
         self.decision, self.faq_id = decision, faq_id
 
 
 def run_deferred(session: Session, deferred: Deferred) -> None:
-    """The batch's deferred writes, one executemany per statement, in the order first written."""
-    by_statement: dict[Executable, list[dict[str, Any]]] = {}
-    for statement, parameters in deferred:
-        by_statement.setdefault(statement, []).append(parameters)
-    for statement, rows in by_statement.items():
-        session.connection().execute(statement, rows)
+    """The batch's deferred writes, all the rows of a writer at once, in the order first written."""
+    by_writer: dict[Writer, list[dict[str, Any]]] = {}
+    for writer, row in deferred:
+        by_writer.setdefault(writer, []).append(row)
+    for writer, rows in by_writer.items():
+        writer.run(session, rows)
 
 
 class Handler(Protocol):

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 from sqlmodel import Session, select
 
 from bot import claims
-from bot.bulk import RowUpdate
+from bot.bulk import RowInsert, RowUpdate
 from bot.messages import ChatKind, OutgoingMessage
 from bot.platforms.text import split_text
 from bot.tables import OutboxMessage
@@ -27,9 +27,9 @@ def enqueue(session: Session, out: OutgoingMessage, now: datetime, inbox_id: int
 
 
 def store(session: Session, rows: list[dict]) -> None:
-    """Store the parts of many replies in one statement (the worker's hot path)."""
-    if rows:
-        session.connection().execute(_insert(), rows)
+    """Store the parts of many replies in one statement (the worker's hot path). Core, not ORM objects:
+    building a SQLModel object per reply cost more CPU than storing it."""
+    _STORE.run(session, rows)
 
 
 def parts(out: OutgoingMessage, now: datetime, inbox_id: int | None = None) -> list[dict]:
@@ -43,11 +43,8 @@ def parts(out: OutgoingMessage, now: datetime, inbox_id: int | None = None) -> l
             for number, part in enumerate(split_text(out.text, PART_LIMIT))]
 
 
-@cache
-def _insert():
-    """Core, not ORM objects: building a SQLModel object per reply cost more CPU than storing it. Inline: on
-    PostgreSQL SQLAlchemy would otherwise fetch a single row's new key back, which cost more than the insert."""
-    return insert(OutboxMessage.__table__).inline()
+_STORE = RowInsert(OutboxMessage.__table__, columns=tuple(c.name for c in OutboxMessage.__table__.columns
+                                                           if c.name != "id"))
 
 
 @cache

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from functools import cache
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
+from bot.bulk import RowInsert
 from bot.engine import Context, reply
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.privacy import mask
@@ -24,20 +23,14 @@ THANKS = "Dạ, cháu cảm ơn bác đã báo lại ạ. Bác cần hỏi thêm
 
 def remember_answer(ctx: Context, message: IncomingMessage, faq_id: str) -> None:
     """One upsert per answer, written with the worker's batch (the bot answers many messages; this must stay cheap)."""
-    upsert = _remember(ctx.session.connection().dialect.name)
-    ctx.write(upsert, {"platform": message.platform, "chat_id": message.chat_id,
-                       "user_id": message.sender_id, "faq_id": faq_id,
-                       "question": mask(message.text), "answered_at": ctx.now})
+    ctx.write(_REMEMBER, {"platform": message.platform, "chat_id": message.chat_id, "user_id": message.sender_id,
+                          "faq_id": faq_id, "question": mask(message.text), "answered_at": ctx.now})
 
 
-@cache
-def _remember(dialect: str):
-    table = LastAnswer.__table__
-    # inline: on PostgreSQL SQLAlchemy would otherwise fetch the row's key back, which cost more than the upsert.
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).inline()
-    return insert.on_conflict_do_update(index_elements=["platform", "chat_id", "user_id"],
-                                        set_={"faq_id": insert.excluded.faq_id, "question": insert.excluded.question,
-                                              "answered_at": insert.excluded.answered_at})
+# The worker writes a batch's upserts as one statement (engine.run_deferred).
+_REMEMBER = RowInsert(LastAnswer.__table__,
+                      columns=("platform", "chat_id", "user_id", "faq_id", "question", "answered_at"),
+                      conflict=("platform", "chat_id", "user_id"))
 
 
 def _last(ctx: Context, message: IncomingMessage) -> LastAnswer | None:
