@@ -85,15 +85,11 @@ class _Space:
         rows = np.repeat(np.arange(len(docs)), [len(d) for d in docs])  # the doc of each (doc, feature) pair
         # Entry frequency: the number of distinct (feature, entry) pairs of each feature. Not
         # np.unique: it imports numpy.ma, 15 ms of every start-up.
-        entry_of = np.asarray(owners, dtype=np.intp)[rows]
-        counted = entry_of < n_entries  # background entries (see `Matcher`) do not count
-        pairs = np.sort(cols[counted] * n_entries + entry_of[counted])
+        pairs = np.sort(cols * n_entries + np.asarray(owners, dtype=np.intp)[rows])
         distinct = pairs[np.diff(pairs, prepend=-1) != 0]
         entry_counts = np.bincount(distinct // n_entries, minlength=len(column)).tolist()
         self.unknown_idf = math.log(n_entries + 1) + 1.0
-        # A feature of background entries only weighs as much as one no entry has.
-        self.idf2 = {f: (weight_of(f) * (math.log((n_entries + 1) / (count + 0.5)) + 1.0 if count
-                                         else self.unknown_idf)) ** 2
+        self.idf2 = {f: (weight_of(f) * (math.log((n_entries + 1) / (count + 0.5)) + 1.0)) ** 2
                      for f, count in zip(column, entry_counts)}
         pair_idf2 = np.fromiter(self.idf2.values(), dtype=float, count=len(column))[cols]
         norm2 = np.bincount(rows, weights=pair_idf2, minlength=len(docs))
@@ -127,8 +123,8 @@ class Matcher:
     def __init__(self, entries: Sequence[tuple[str, Sequence[str]]], lexicon: Lexicon | None = None,
                  config: MatcherConfig | None = None, stopwords: frozenset[str] = frozenset(),
                  background: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
-        """`background` entries are scored like the others but left out of the inverse entry frequency, so that
-        adding them does not change how the `entries` score against each other."""
+        """`background` entries (topics the FAQ does not answer) are scored and weigh in the inverse entry
+        frequency like the others: more texts weigh everyday words better. Their ids follow the entries'."""
         self.lexicon = lexicon or Lexicon()
         self.config = config or MatcherConfig()
         self.entry_ids = [faq_id for faq_id, _ in [*entries, *background]]
@@ -151,7 +147,7 @@ class Matcher:
         self.known_syllables: set[str] = set().union(*self.vocabulary)
         self.near_syllables = _deletion_index(self.known_syllables)
         self.folded_texts = [norm.folded_text for norm in self.normalized]
-        n = max(self.n_entries, 1)
+        n = max(len(self.entry_ids), 1)
         self.stopwords = stopwords
         a, size = self.config.recall_exponent, len(self.phrasings)
         self.words = _Space([word_features(d.folded) for d in self.normalized], owners, n, self._word_weight, a)
