@@ -5,14 +5,17 @@ from __future__ import annotations
 from bot import handoff
 from bot.engine import Context, reply
 from bot.messages import IncomingMessage, OutgoingMessage
+from knowledge.replies import escalation_text
 
 ESCALATED = ("Dạ, câu này cháu chưa trả lời chắc chắn được. Cháu đã chuyển cho tổ công nghệ số cộng đồng "
              "của thôn (mã #{number}), các anh chị trong tổ sẽ trả lời bác sớm ạ.")
 
 
 def hand_off(ctx: Context, message: IncomingMessage, guesses: list[str],
-             bot_answer: str | None = None) -> list[OutgoingMessage]:
-    """Open an escalation: one short message to the asker, and the team notified in private."""
+             bot_answer: str | None = None, offers: list[str] | None = None) -> list[OutgoingMessage]:
+    """Open an escalation: one short message to the asker (with `offers`, entries to pick by number while the
+    team answers), and the team notified in private."""
     escalation, notices = handoff.escalate(ctx.session, message, guesses, ctx.now, ctx.knowledge.question,
                                            bot_answer)
-    return [reply(message, ESCALATED.format(number=escalation.id)), *notices]
+    text = escalation_text(ESCALATED.format(number=escalation.id), [ctx.knowledge.question(o) for o in offers or []])
+    return [reply(message, text), *notices]

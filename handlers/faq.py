@@ -21,7 +21,9 @@ class FaqHandler:
         if decision.kind == "answer" and decision.faq_id:
             remember_answer(ctx, message, decision.faq_id)
         if decision.kind == "escalate":
-            return hand_off(ctx, message, [c.faq_id for c in outcome.result.candidates[:3]])
+            if decision.offers:
+                remember_choices(ctx, message, decision.offers)
+            return hand_off(ctx, message, [c.faq_id for c in outcome.result.candidates[:3]], offers=decision.offers)
         if outcome.reply is None:
             return []
         return [reply(message, outcome.reply)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from knowledge.matcher import MatchResult
 from knowledge.question import Reading
@@ -79,6 +79,7 @@ class Decision:
     faq_id: str | None
     score: float
     suggestions: list[str] = field(default_factory=list)
+    offers: list[str] = field(default_factory=list)  # an escalation's likely entries, offered while the team answers
 
 
 def _suggestions(result: MatchResult, floor: float, t: Thresholds) -> list[str]:
@@ -156,7 +157,10 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
         return Decision("ignore", None, score)
     if not strict and (reading.greeting or reading.thanks) and not reading.question:
         return Decision("smalltalk", None, score)
-    return Decision("escalate", None, score, _suggestions(result, suggest_at * 0.7, t) if best else [])
+    # In private, an entry that matches as well as a suggestion would, but covers too little of a long message to be
+    # offered alone, is offered while the team answers: the asker may find the answer at once.
+    offers = _suggestions(result, suggest_at, t) if best and score >= suggest_at and not group else []
+    return Decision("escalate", None, score, _suggestions(result, suggest_at * 0.7, t) if best else [], offers)
 
 
 def focused(decision: Decision, result: MatchResult, focus: MatchResult | None, content_words: int,
@@ -192,5 +196,6 @@ def reconsider(decision: Decision, reranked: MatchResult) -> Decision:
         if top == decision.faq_id:
             return decision
         return Decision("suggest", top, decision.score, [top, decision.faq_id])
-    offers = [c.faq_id for c in reranked.candidates[: len(decision.suggestions)]]
-    return Decision(decision.kind, top if decision.kind == "suggest" else None, decision.score, offers)
+    order = [c.faq_id for c in reranked.candidates]
+    return replace(decision, faq_id=top if decision.kind == "suggest" else None,
+                   suggestions=order[: len(decision.suggestions)], offers=order[: len(decision.offers)])

@@ -17,6 +17,7 @@ GREETING = ("Dạ, cháu chào bác! Cháu là trợ lý số của tổ công n
             "căn cước, dịch vụ công, bảo hiểm hay chuyển khoản, cháu trả lời ngay ạ.")
 THANKS = "Dạ, không có gì ạ. Bác cần hỏi thêm gì cứ nhắn cháu nhé."
 EMPTY = "Dạ, bác nhắn câu hỏi bằng chữ giúp cháu nhé, cháu trả lời ngay ạ."
+WHILE_WAITING = "Trong lúc chờ, bác xem thử có phải một trong các câu sau không ạ?"
 CHOICE_GONE = "Dạ, lựa chọn đó không còn, bác nhắn lại câu hỏi giúp cháu nhé."
 
 
@@ -32,11 +33,16 @@ def render_answer(answer: str, local: Mapping[str, str] | None = None) -> str:
     return "\n".join(lines).strip()
 
 
-def suggestion_list(questions: list[str]) -> str:
+def suggestion_list(questions: list[str], intro: str = SUGGEST_INTRO) -> str:
     numbered = "\n".join(f"{i}. {q}" for i, q in enumerate(questions, start=1))
     numbers = ", ".join(str(i) for i in range(1, len(questions) + 1))
     numbers = numbers.rsplit(", ", 1)[0] + " hoặc " + str(len(questions)) if len(questions) > 1 else numbers
-    return f"{SUGGEST_INTRO}\n{numbered}\n{SUGGEST_OUTRO.format(numbers=numbers)}"
+    return f"{intro}\n{numbered}\n{SUGGEST_OUTRO.format(numbers=numbers)}"
+
+
+def escalation_text(handed_over: str, offered: list[str]) -> str:
+    """The hand-off message, with the entries offered while the team answers."""
+    return f"{handed_over}\n{suggestion_list(offered, WHILE_WAITING)}" if offered else handed_over
 
 
 def reply_for(decision: Decision, answers: Mapping[str, str], questions: Mapping[str, str],
@@ -47,7 +53,7 @@ def reply_for(decision: Decision, answers: Mapping[str, str], questions: Mapping
     if decision.kind == "suggest":
         return suggestion_list([questions[i] for i in decision.suggestions])
     if decision.kind == "escalate":
-        return ESCALATE
+        return escalation_text(ESCALATE, [questions[i] for i in decision.offers])
     if decision.kind == "smalltalk":
         return EMPTY if empty else GREETING if greeting else THANKS
     return None

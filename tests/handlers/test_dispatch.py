@@ -79,3 +79,29 @@ def test_the_question_remembered_for_feedback_keeps_no_personal_number(say, sess
     assert "VNeID" in out.text
     [remembered] = session.exec(select(LastAnswer)).all()
     assert "0912345678" not in remembered.question and "[số đã ẩn]" in remembered.question
+
+
+def test_a_private_question_handed_to_the_team_offers_its_likely_entries_and_a_number_picks_one(runtime, session):
+    from knowledge.base import Entry, KnowledgeBase
+    from knowledge.shipped import shipped_lexicon
+
+    lost = Entry("the-mat", "Mất thẻ căn cước thì làm lại thế nào?", "Dạ, mất thẻ thì làm lại ở công an xã.",
+                 ("mất thẻ căn cước làm lại ở đâu", "đánh rơi thẻ căn cước ở chợ"))
+    fee = Entry("le-phi", "Làm thẻ căn cước hết bao nhiêu tiền?", "Dạ, lệ phí theo quy định.",
+                ("lệ phí làm thẻ căn cước",))
+    kb = KnowledgeBase([lost, fee], shipped_lexicon(), out_of_scope={})
+    engine = Engine(build_handlers())
+
+    def say(text: str, message_id: str) -> list:
+        message = IncomingMessage(platform="zalo", chat_id="u1", chat_kind=ChatKind.PRIVATE, sender_id="u1",
+                                  message_id=message_id, text=text)
+        out = engine.process(message, Context(session, kb, runtime.settings))
+        session.commit()
+        return out
+
+    story = "bà nhà tôi đi chợ phiên để quên cái ví ở hàng rau, trong ví có thẻ căn cước, giờ mất thẻ thì sao"
+    [handed] = [o for o in say(story, "m1") if o.chat_id == "u1"]
+    assert len(session.exec(select(Escalation)).all()) == 1
+    assert "tổ công nghệ số" in handed.text and "1. Mất thẻ căn cước thì làm lại thế nào?" in handed.text
+    [picked] = say("1", "m2")
+    assert picked.text == "Dạ, mất thẻ thì làm lại ở công an xã."

@@ -132,6 +132,20 @@ def test_an_out_of_scope_topic_close_behind_the_best_entry_stops_it_from_being_a
     assert decide(_named([("dvc-khai-tu", 0.6), ("dvc-khai-sinh", 0.3)]), QUESTION, group=False).kind == "answer"
 
 
+def test_in_private_an_escalation_offers_the_entries_a_suggestion_would_have_offered():
+    t = Thresholds()
+    norm = Normalized("x", ("x",) * 30, ("x",) * 30)
+    thin = [Candidate("the-mat", t.suggest + 0.1, "p", t.suggest_coverage / 2),  # covers too little to suggest
+            Candidate("le-phi", t.suggest + 0.08, "p", 0.1)]
+    private = decide(MatchResult(norm, thin), QUESTION, group=False)
+    assert (private.kind, private.offers) == ("escalate", ["the-mat", "le-phi"])
+    assert decide(MatchResult(norm, thin), QUESTION, group=True, mentioned=True).offers == []
+    faint = [Candidate("the-mat", t.suggest - 0.05, "p", 1.0)]
+    assert decide(MatchResult(norm, faint), QUESTION, group=False).offers == []
+    topic = _named([(OUT_OF_SCOPE + "ho-chieu", 0.7), ("dvc-nop-ho-so", 0.6)])
+    assert decide(topic, QUESTION, group=False).offers == []
+
+
 def test_a_long_message_is_answered_when_the_best_entry_leads_clearly_relative_to_its_score():
     t = Thresholds()
     assert decide(_result([t.clear, t.clear * 0.7]), QUESTION, group=False).kind == "answer"
