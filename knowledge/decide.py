@@ -99,11 +99,9 @@ def _in_scope_unless_clearly_out(result: MatchResult, t: Thresholds) -> MatchRes
     about as well as the best entry stays as its runner-up, so that the entry is offered rather than answered."""
     entries = without_out_of_scope(result)
     topic = next((c for c in result.candidates if not in_scope(c.faq_id)), None)
-    if topic is None or entries.best is None:
-        return result if entries.best is None else entries
-    if topic.score - entries.best.score >= t.out_of_scope_lead:
+    if entries.best is None or (topic is not None and topic.score - entries.best.score >= t.out_of_scope_lead):
         return result
-    if entries.best.score - topic.score > t.out_of_scope_close:
+    if topic is None or entries.best.score - topic.score > t.out_of_scope_close:
         return entries
     return MatchResult(result.normalized, [entries.candidates[0], topic, *entries.candidates[1:]])
 

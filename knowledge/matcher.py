@@ -127,12 +127,13 @@ class Matcher:
         frequency like the others: more texts weigh everyday words better. Their ids follow the entries'."""
         self.lexicon = lexicon or Lexicon()
         self.config = config or MatcherConfig()
-        self.entry_ids = [faq_id for faq_id, _ in [*entries, *background]]
+        everything = [*entries, *background]
+        self.entry_ids = [faq_id for faq_id, _ in everything]
         self.n_entries = len(entries)  # the first ones of `entry_ids`; the background follows
         self.phrasings: list[str] = []
         self.normalized: list[Normalized] = []
         owners: list[int] = []
-        for e, (_, phrasings) in enumerate([*entries, *background]):
+        for e, (_, phrasings) in enumerate(everything):
             for p in dict.fromkeys(phrasings):
                 norm = normalize(p, self.lexicon)
                 if norm.folded:

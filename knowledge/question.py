@@ -18,7 +18,8 @@ QUESTION_PHRASES = [
     "là gì", "gì", "nào", "ai biết", "có ai", "cho hỏi", "hỏi", "giúp", "hướng dẫn", "chỉ giúp", "chỉ em",
     "cách", "được không", "phải không", "có phải", "thế à", "như nào", "như thế nào", "tại sao", "vì sao",
     "cần gì", "cần những gì", "hay không", "chưa", "không", "hỏi ai", "báo ai", "cho ai",
-    "thật hay giả", "đúng không", "có đúng", "mấy giờ", "mấy ngày", "mấy tháng", "mấy tuổi", "mấy tiền", "mấy lần", "mấy phần trăm", "hết mấy", "mất mấy",
+    "thật hay giả", "đúng không", "có đúng",
+    "mấy giờ", "mấy ngày", "mấy tháng", "mấy tuổi", "mấy tiền", "mấy lần", "mấy phần trăm", "hết mấy", "mất mấy",
     "ở mô", "làm răng",  # central Vietnam: "ở mô" (where), "làm răng" (how)
 ]
 # Words that end a question when they close the message ("có ... không", "xong chưa"), as they may be typed.
