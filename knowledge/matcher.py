@@ -193,17 +193,17 @@ class Matcher:
             if keyed is not None:
                 folded[i], tokens[i] = keyed
                 continue
-            # A word typed with diacritics was typed with care: a real word the FAQ lacks, not a typo.
-            if tokens[i] != f:
-                continue
+            # A word typed with diacritics was typed with care: a real word the FAQ lacks, or one heard wrong
+            # ("sinh chắc học"), not a slip of the finger.
+            typed_bare = tokens[i] == f
             swapped = {w for w in _transpositions(f) if w in self.known_syllables and w not in self.stopwords}
-            if len(swapped) == 1:  # two letters swapped, and one way back to a word: no neighbour needs to vouch
+            if typed_bare and len(swapped) == 1:  # two letters swapped, one way back to a word: no neighbour needed
                 folded[i] = tokens[i] = swapped.pop()
                 continue
             # Function words ("cho", "bao") pair with anything: only a content word vouches for a fix.
             before = folded[i - 1] if i > 0 and folded[i - 1] not in self.stopwords else None
             after = folded[i + 1] if i + 1 < len(folded) and folded[i + 1] not in self.stopwords else None
-            fix = self._nearest(f, before, after)
+            fix = self._nearest(f, before, after, typos=typed_bare)
             if fix:
                 folded[i] = tokens[i] = fix  # unaccented: the user's diacritics were on another word
         if folded == list(norm.folded):
@@ -221,12 +221,17 @@ class Matcher:
             return held, unrepeated(token) or held
         return None
 
-    def _nearest(self, word: str, before: str | None, after: str | None) -> str | None:
-        """The one known syllable at one edit (a transposition counts as one) that forms a known pair."""
-        near = {c for key in (word, *_deletions(word)) for c in self.near_syllables.get(key, ())}
+    def _nearest(self, word: str, before: str | None, after: str | None, typos: bool = True) -> str | None:
+        """The one known syllable that forms a known pair with a neighbour: a sound spelled or heard the way it is
+        often confused ("chắc" / "trắc", "mứt" / "mức"), or, with `typos`, one edit away (a transposition counts
+        as one)."""
+        near = {c for c in _confusions(word) if c in self.known_syllables}
+        if typos:
+            near.update(c for key in (word, *_deletions(word)) for c in self.near_syllables.get(key, ())
+                        if OSA.distance(word, c) == 1)
         fits: dict[str, int] = {}
         for c in near:
-            if c in self.stopwords or OSA.distance(word, c) != 1:
+            if c in self.stopwords:
                 continue
             pairs = (before is not None and f"{before}_{c}" in self.words.idf2) + (
                 after is not None and f"{c}_{after}" in self.words.idf2)
@@ -312,6 +317,20 @@ def _ratios(query: str, texts: list[str]) -> list[float]:
     for _, ratio, j in process.extract(query, texts, scorer=fuzz.token_set_ratio, limit=None):
         ratios[j] = ratio / 100.0
     return ratios
+
+
+# Sounds that regional speech and speech-to-text confuse, at the start and at the end of a syllable (folded).
+_CONFUSED_STARTS = [("tr", "ch"), ("ch", "tr"), ("s", "x"), ("x", "s"), ("d", "gi"), ("gi", "d"), ("r", "d"),
+                    ("d", "r"), ("r", "gi"), ("gi", "r"), ("l", "n"), ("n", "l"), ("v", "d"), ("d", "v")]
+_CONFUSED_ENDS = [("t", "c"), ("c", "t"), ("n", "ng"), ("ng", "n"), ("t", "ch"), ("ch", "t")]
+
+
+def _confusions(word: str) -> set[str]:
+    """The word with one confusable sound changed: "chac" -> "trac", "mut" -> "muc", "nan" -> "nang"."""
+    out = {b + word[len(a):] for a, b in _CONFUSED_STARTS if word.startswith(a) and not (a == "n" and word[:2] == "ng")}
+    out.update(word[: -len(a)] + b for a, b in _CONFUSED_ENDS
+               if word.endswith(a) and not (a in ("n", "c", "t") and word[-2:] in ("ng", "ch", "th", "nh")))
+    return out - {word}
 
 
 def _transpositions(word: str) -> set[str]:

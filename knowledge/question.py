@@ -20,11 +20,15 @@ QUESTION_PHRASES = [
     "cần gì", "cần những gì", "hay không", "chưa", "không", "hỏi ai", "báo ai", "cho ai",
     "thật hay giả", "đúng không", "có đúng",
     "mấy giờ", "mấy ngày", "mấy tháng", "mấy tuổi", "mấy tiền", "mấy lần", "mấy phần trăm", "hết mấy", "mất mấy",
-    "ở mô", "làm răng",  # central Vietnam: "ở mô" (where), "làm răng" (how)
+    # Central Vietnam: "mô" (where, which), "răng" (how, why), "chi" (what), "rứa" (so); the south: "giùm" (for me).
+    "ở mô", "chỗ mô", "cái mô", "đi mô", "làm răng", "ra răng", "mần răng", "vì răng", "răng rứa", "khác chi",
+    "làm chi", "cái chi", "chi rứa", "rứa hả", "chỉ giùm", "giùm",
 ]
+# These ask even in a message that ends like an announcement ("... ai biết chỉ giùm nhen").
+REQUESTS = ["ai biết", "cho hỏi", "chỉ giùm", "chỉ giúp", "chỉ dùm", "giúp với", "giùm với", "có ai"]
 # Words that end a question when they close the message ("có ... không", "xong chưa"), as they may be typed.
 FINAL_PARTICLES = {"không", "chưa", "a", "ạ", "à", "hả", "hà", "há", "nhỉ", "vậy", "thế", "đâu", "sao", "gì", "nào",
-                   "ai"}
+                   "ai", "rứa", "hỉ", "ta"}
 CHATTER = {
     "cam on", "cam on ban", "cam on a", "cam on nhieu", "cam on em", "cam on chau", "ok", "ok a", "vang", "vang a",
     "da", "da a", "du", "u", "uh", "um", "oke", "hi", "hihi", "haha", "hehe", "chao", "xin chao", "chao ca nha",
@@ -48,7 +52,8 @@ GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "c
 
 # A forwarded message or a notice ("[Chuyển tiếp] …", "Fwd: …", "CẢNH BÁO: …", "Thông báo: …") passes news on;
 # without "?" it asks the bot nothing, whatever question words its text holds ("tuyệt đối không bấm link lạ").
-_NOTICE = re.compile(r"^\W*(?:(?:chuyen tiep|fwd?|forwarded)\b|(?:thong bao|canh bao|tin khan|khan cap)\s*:)")
+_NOTICE = re.compile(
+    r"^\W*(?:(?:chuyen tiep|fwd?|forwarded)\b|(?:thong bao|canh bao|canh giac|tin khan|khan cap|chia se)[^:]{0,20}:)")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]+")
 
 
@@ -98,7 +103,7 @@ def _by_fold(phrases: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
 
 
 _QUESTIONS = _by_fold(QUESTION_PHRASES)  # folded phrase -> its spellings
-_QUESTION_SET = frozenset(_QUESTIONS)
+_REQUESTS = _by_fold(REQUESTS)
 _LONGEST_PHRASE = max(len(p.split()) for p in QUESTION_PHRASES)
 _FINAL_SPELLINGS = frozenset(w for p in FINAL_PARTICLES for w in words(p))
 _FINAL_FOLDED = frozenset(fold(w) for w in _FINAL_SPELLINGS)
@@ -109,13 +114,15 @@ def _agrees(typed: Sequence[str], spellings: Sequence[Collection[str]]) -> bool:
     return all(t == _fold(t) or t in options for t, options in zip(typed, spellings))
 
 
-def _asks(norm: Normalized, phrases: set[str]) -> bool:
-    """Whether the message contains a question phrase, spelled as one where it carries diacritics."""
-    for hit in phrases & _QUESTION_SET:
+def _asks(norm: Normalized, phrases: set[str], table: dict[str, list[tuple[str, ...]]] | None = None) -> bool:
+    """Whether the message contains a question phrase (of `table`, by default all of them), spelled as one where it
+    carries diacritics."""
+    table = _QUESTIONS if table is None else table
+    for hit in phrases & table.keys():
         size = hit.count(" ") + 1
         for i in range(len(norm.folded) - size + 1):
             if " ".join(norm.folded[i : i + size]) == hit and any(
-                    _agrees(norm.tokens[i : i + size], [(w,) for w in term]) for term in _QUESTIONS[hit]):
+                    _agrees(norm.tokens[i : i + size], [(w,) for w in term]) for term in table[hit]):
                 return True
     return False
 
@@ -182,8 +189,8 @@ def read(raw: str, norm: Normalized, domain: DomainTerms | None = None) -> Readi
     phrases = _phrases(folded)
     asks = bool(folded) and (_asks(norm, phrases) or _ends_asking(norm))
     # Thanks for help already given ("cảm ơn tổ đã giúp") mention "giúp" but ask nothing, unless with "?".
-    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END or "cam on" in phrases
-                              or _NOTICE.match(fold(clean(raw[:40]).lower())) is not None)
+    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END and not _asks(norm, phrases, _REQUESTS)
+                              or "cam on" in phrases or _NOTICE.match(fold(clean(raw[:40]).lower())) is not None)
     question = "?" in raw or (asks and not tells)
     relevant = domain is not None and domain.mentioned_in(norm, accented=typed_with_diacritics(raw))
     chatter = text in CHATTER or " ".join(_closing(folded)) in CHATTER or not folded  # "ok mn" is "ok"

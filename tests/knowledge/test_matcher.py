@@ -146,6 +146,14 @@ def test_two_swapped_letters_are_put_back_when_only_one_word_comes_back():
     assert "bong" in m.search("toi nay da bong khong").normalized.folded  # a real word the FAQ lacks stays
 
 
+
+def test_a_sound_spoken_or_spelled_the_regional_way_is_read_as_the_word_a_known_pair_needs():
+    m = Matcher([("sinh-trac", ["Cập nhật sinh trắc học ngân hàng"]), ("muc-2", ["Định danh mức 2 làm ở đâu"])],
+                shipped_lexicon(), stopwords=shipped_stopwords())
+    assert m.search("sinh chắc học là gì").normalized.folded[:3] == ("sinh", "trac", "hoc")  # speech-to-text, tr/ch
+    assert m.search("dinh danh mứt 2").normalized.folded[2:] == ("muc", "2")  # final t/c
+    assert "chac" in m.search("chắc chắn chưa").normalized.folded  # no known pair vouches for "trắc"
+
 WORDS = st.lists(st.text(alphabet="abcdđêôơư ", min_size=1, max_size=6).map(str.strip).filter(bool), max_size=8)
 
 

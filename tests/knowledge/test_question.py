@@ -67,6 +67,11 @@ def test_an_announcement_ending_on_nhe_is_not_a_question():
     assert reading("họp thôn lúc mấy giờ nhé?").question
 
 
+def test_a_request_for_help_ending_on_nhen_is_still_a_question():
+    assert reading("tin nhắn bắt cập nhật sinh trắc học thiệt giả sao, bà con ai biết chỉ giùm nhen").question
+    assert not reading("tổ sẽ hướng dẫn cài vneid ở nhà văn hóa, bà con nhớ ra nhé").question
+
+
 def test_a_question_ending_on_nha_the_house_is_still_a_question():
     assert reading("làm sao đăng ký bảo hiểm y tế cho cả nhà").question
 
@@ -118,6 +123,8 @@ def test_a_term_of_several_words_typed_bare_counts_in_a_message_typed_with_diacr
 
 @pytest.mark.parametrize("text", [
     "nang muc 2 ở mô rứa",  # central Vietnam: "ở mô" is "ở đâu"
+    "muc 1 voi muc 2 khac chi nhau",  # "chi" is "gì"
+    "khai lưu trú trên vneid ra răng",  # "ra răng" is "thế nào"
     "đất tranh chấp ranh giới với nhà bên thì gửi đơn cho ai",
     "mất thẻ atm thì báo ai",
 ])
@@ -160,6 +167,7 @@ def test_question_words_count_typed_bare_or_with_their_own_diacritics(text):
     "Fwd: Thông báo của BHXH huyện về thu BHYT hộ gia đình, hạn chót ngày 31/12",
     "THÔNG BÁO: chiều nay tổ hỗ trợ làm căn cước ở nhà văn hóa, ai chưa làm thì ra nhé",
     "canh bao: lua dao qua tin nhan, khong cung cap ma otp cho ai",
+    "Chia sẻ bà con: cảnh giác cuộc gọi giả danh công an, tuyệt đối không bấm link lạ",
 ])
 def test_a_forwarded_message_or_a_notice_is_news_not_a_question(text):
     assert not reading(text).question
