@@ -35,7 +35,10 @@ class MatcherConfig:
     rerank_depth: int = 12
     accent_penalty: float = 0.25
     accent_bonus: float = 0.08
-    support_weight: float = 0.3  # an entry whose second phrasing also matches is more likely right
+    # An entry whose other phrasings also match is more likely right: their scores, combined as independent
+    # evidence (1 - product of 1 - score) over up to `support_phrasings`, add this share of what the best leaves.
+    support_weight: float = 0.3
+    support_phrasings: int = 3
 
 
 @dataclass(frozen=True)
@@ -292,8 +295,8 @@ class Matcher:
         scored = []
         for owner, hits in per_entry.items():
             hits.sort(reverse=True)
-            support = hits[1][0] if len(hits) > 1 else 0.0
-            score = min(1.0, hits[0][0] + self.config.support_weight * support * (1 - hits[0][0]))
+            doubt = math.prod(1 - score for score, _ in hits[1 : 1 + self.config.support_phrasings])
+            score = min(1.0, hits[0][0] + self.config.support_weight * (1 - doubt) * (1 - hits[0][0]))
             scored.append((score, owner, hits[0][1]))
         scored.sort(reverse=True)
         candidates = [Candidate(self.entry_ids[e], round(s, 4), self.phrasings[i],
