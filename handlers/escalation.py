@@ -7,9 +7,6 @@ from bot.engine import Context, reply
 from bot.messages import IncomingMessage, OutgoingMessage
 from knowledge.replies import escalation_text
 
-ESCALATED = ("Dạ, câu này cháu chưa trả lời chắc chắn được. Cháu đã chuyển cho tổ công nghệ số cộng đồng "
-             "của thôn (mã #{number}), các anh chị trong tổ sẽ trả lời bác sớm ạ.")
-
 
 def hand_off(ctx: Context, message: IncomingMessage, guesses: list[str],
              bot_answer: str | None = None, offers: list[str] | None = None) -> list[OutgoingMessage]:
@@ -17,5 +14,5 @@ def hand_off(ctx: Context, message: IncomingMessage, guesses: list[str],
     team answers), and the team notified in private."""
     escalation, notices = handoff.escalate(ctx.session, message, guesses, ctx.now, ctx.knowledge.question,
                                            bot_answer)
-    text = escalation_text(ESCALATED.format(number=escalation.id), [ctx.knowledge.question(o) for o in offers or []])
+    text = escalation_text([ctx.knowledge.question(o) for o in offers or []], escalation.id)
     return [reply(message, text), *notices]

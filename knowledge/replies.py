@@ -12,7 +12,7 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 SUGGEST_INTRO = "Dạ, có phải bác muốn hỏi một trong các câu sau không ạ?"
 SUGGEST_OUTRO = "Bác nhắn số {numbers} để xem câu trả lời nhé."
 ESCALATE = ("Dạ, câu này cháu chưa trả lời chắc chắn được. Cháu đã chuyển cho tổ công nghệ số cộng đồng "
-            "của thôn, các anh chị trong tổ sẽ trả lời bác sớm ạ.")
+            "của thôn{number}, các anh chị trong tổ sẽ trả lời bác sớm ạ.")
 GREETING = ("Dạ, cháu chào bác! Cháu là trợ lý số của tổ công nghệ số cộng đồng. Bác cứ nhắn câu hỏi về VNeID, "
             "căn cước, dịch vụ công, bảo hiểm hay chuyển khoản, cháu trả lời ngay ạ.")
 THANKS = "Dạ, không có gì ạ. Bác cần hỏi thêm gì cứ nhắn cháu nhé."
@@ -40,8 +40,10 @@ def suggestion_list(questions: list[str], intro: str = SUGGEST_INTRO) -> str:
     return f"{intro}\n{numbered}\n{SUGGEST_OUTRO.format(numbers=numbers)}"
 
 
-def escalation_text(handed_over: str, offered: list[str]) -> str:
-    """The hand-off message, with the entries offered while the team answers."""
+def escalation_text(offered: list[str], number: int | None = None) -> str:
+    """The hand-off message, with the escalation's `#number` once it has one and the entries offered while the
+    team answers."""
+    handed_over = ESCALATE.format(number=f" (mã #{number})" if number is not None else "")
     return f"{handed_over}\n{suggestion_list(offered, WHILE_WAITING)}" if offered else handed_over
 
 
@@ -53,7 +55,7 @@ def reply_for(decision: Decision, answers: Mapping[str, str], questions: Mapping
     if decision.kind == "suggest":
         return suggestion_list([questions[i] for i in decision.suggestions])
     if decision.kind == "escalate":
-        return escalation_text(ESCALATE, [questions[i] for i in decision.offers])
+        return escalation_text([questions[i] for i in decision.offers])
     if decision.kind == "smalltalk":
         return EMPTY if empty else GREETING if greeting else THANKS
     return None
