@@ -39,7 +39,9 @@ class Thresholds:
     group_answer: float = 0.6
     group_gap: float = 0.1
     group_statement: float = 0.67  # a group message that does not read as a question
-    group_report: float = 0.75  # ... longer than `keyword_words`: news ("nhận được thẻ rồi nhé") more often than not
+    # ... longer than `keyword_words`: news ("nhận được thẻ rồi nhé") more often than not; 0.75 answered "quét mã QR
+    # trả tiền cho chị Hoa xong rồi nha" once the FAQ had 2,400 phrasings.
+    group_report: float = 0.8
     group_suggest: float = 0.47
     keyword_words: int = 10  # up to this many words, a strong match counts as a question
     suggest_coverage: float = 0.45  # the best entry must use this share of the message's content words
@@ -138,7 +140,9 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
     if best and not in_scope(best.faq_id):
         if score < suggest_at:  # a faint likeness says nothing: decide on the entries alone
             return decide(without_out_of_scope(result), reading, group, mentioned, t)
-        if strict and not asks:
+        # Without the team's terms, only a strong likeness makes a group question the team's business: "tối nay
+        # có đá bóng không" is not a question on "học bổng".
+        if strict and (not asks or (not reading.relevant and score < answer_at)):
             return Decision("ignore", None, score)
         # The team's business, which the FAQ does not answer.
         return Decision("escalate", None, score, _suggestions(result, suggest_at * 0.7, t))

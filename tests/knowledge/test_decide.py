@@ -210,6 +210,17 @@ def test_a_question_matching_an_out_of_scope_topic_best_goes_to_the_team_with_en
     assert decide(close, QUESTION, group=False).kind == "suggest"
 
 
+
+def test_in_a_group_a_topic_the_faq_does_not_answer_needs_the_teams_terms_or_a_strong_likeness():
+    t = Thresholds()
+    off_topic = Reading(question=True, chatter=False, greeting=False, thanks=False, relevant=False)
+    faint = _named([(OUT_OF_SCOPE + "hoc-bong", t.group_answer - 0.1), ("can-cuoc-mat-the", 0.3)])
+    assert decide(faint, off_topic, group=True).kind == "ignore"  # "tối nay có đá bóng không" is not "học bổng"
+    assert decide(faint, QUESTION, group=True).kind == "escalate"
+    strong = _named([(OUT_OF_SCOPE + "doi-tien-rach", t.group_answer + 0.05), ("can-cuoc-mat-the", 0.3)])
+    assert decide(strong, off_topic, group=True).kind == "escalate"
+    assert decide(faint, off_topic, group=False).kind == "escalate"  # in private every question gets a reply
+
 def test_out_of_scope_topics_well_below_the_best_entry_and_faint_ones_change_nothing():
     t = Thresholds()
     gap = t.out_of_scope_close + 0.01
