@@ -144,7 +144,7 @@ class Matcher:
                     self.normalized.append(norm)
                     owners.append(e)
         self.owner = owners  # phrasing -> entry
-        self.spellings = [_spellings(norm) for norm in self.normalized]
+        self._spellings: dict[int, dict[str, tuple[set[str], bool]] | None] = {}  # filled as phrasings are re-ranked
         self.vocabulary: list[set[str]] = [set() for _ in self.entry_ids]
         for owner, norm in zip(owners, self.normalized):
             self.vocabulary[owner].update(norm.folded)
@@ -166,6 +166,13 @@ class Matcher:
 
     def __len__(self) -> int:
         return len(self.phrasings)
+
+    def spellings(self, phrasing: int) -> dict[str, tuple[set[str], bool]] | None:
+        """The phrasing's spellings (see `_spellings`), worked out the first time a message is compared with its
+        diacritics: most phrasings never are, and working out all of them took a quarter of the index build."""
+        if phrasing not in self._spellings:
+            self._spellings[phrasing] = _spellings(self.normalized[phrasing])
+        return self._spellings[phrasing]
 
     def _split_joined(self, norm: Normalized) -> Normalized:
         """Split words typed without spaces ("quenmatkhau") into syllables the FAQ knows."""
@@ -277,7 +284,7 @@ class Matcher:
         for (i, score), ratio in zip(best, fuzzy):
             score = (1 - c.fuzzy_weight) * score + c.fuzzy_weight * ratio
             if accented:  # a folded message neither gains nor loses by diacritics
-                conflict, agreement = _accents(accented, self.spellings[i])
+                conflict, agreement = _accents(accented, self.spellings(i))
                 score *= 1 - c.accent_penalty * conflict + c.accent_bonus * agreement
             hits.append((min(1.0, score), i))
         return hits

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from rapidfuzz import fuzz
 
-from knowledge.matcher import Matcher, _accents, _ratios, char_features, word_features
+from knowledge.matcher import Matcher, _accents, _ratios, _spellings, char_features, word_features
 from knowledge.normalize import normalize
 from knowledge.shipped import shipped_lexicon, shipped_stopwords
 
@@ -193,7 +193,7 @@ def _plain_rerank(m: Matcher, norm, lexical: np.ndarray) -> list[tuple[float, in
         fuzzy = fuzz.token_set_ratio(norm.folded_text, m.folded_texts[i]) / 100.0
         score = (1 - c.fuzzy_weight) * score + c.fuzzy_weight * fuzzy
         if accented:
-            conflict, agreement = _accents(accented, m.spellings[i])
+            conflict, agreement = _accents(accented, _spellings(m.normalized[i]))
             score *= 1 - c.accent_penalty * conflict + c.accent_bonus * agreement
         hits.append((min(1.0, score), i))
     return hits
