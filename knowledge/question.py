@@ -189,8 +189,9 @@ def read(raw: str, norm: Normalized, domain: DomainTerms | None = None) -> Readi
     phrases = _phrases(folded)
     asks = bool(folded) and (_asks(norm, phrases) or _ends_asking(norm))
     # Thanks for help already given ("cảm ơn tổ đã giúp") mention "giúp" but ask nothing, unless with "?".
-    tells = bool(folded) and (norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END and not _asks(norm, phrases, _REQUESTS)
-                              or "cam on" in phrases or _NOTICE.match(fold(clean(raw[:40]).lower())) is not None)
+    announces = bool(folded) and norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END and not _asks(
+        norm, phrases, _REQUESTS)
+    tells = bool(folded) and (announces or "cam on" in phrases or _NOTICE.match(fold(clean(raw[:40]).lower())) is not None)
     question = "?" in raw or (asks and not tells)
     relevant = domain is not None and domain.mentioned_in(norm, accented=typed_with_diacritics(raw))
     chatter = text in CHATTER or " ".join(_closing(folded)) in CHATTER or not folded  # "ok mn" is "ok"
