@@ -21,6 +21,7 @@ from knowledge.telex import unrepeated, untelex
 
 
 MIN_TYPO_LENGTH = 3  # shorter words have too many neighbours one letter away to guess from
+LONG_NUMBER = 6  # digits: a phone, ID card, OTP or account number names no subject
 
 
 @dataclass(frozen=True)
@@ -176,11 +177,12 @@ class Matcher:
 
     def _split_joined(self, norm: Normalized) -> Normalized:
         """Split words typed without spaces ("quenmatkhau") into syllables the FAQ knows."""
-        if all(len(t) < 6 or t in self.known_syllables for t in norm.folded):
+        if all(len(t) < 6 or t in self.known_syllables or not t.isalpha() for t in norm.folded):
             return norm
         tokens, folded = [], []
         for token, f in zip(norm.tokens, norm.folded):
-            pieces = None if len(f) < 6 or f in self.known_syllables else _segment(f, self.known_syllables)
+            joined = len(f) >= 6 and f not in self.known_syllables and f.isalpha()
+            pieces = _segment(f, self.known_syllables) if joined else None
             tokens.extend(pieces or [token])
             folded.extend(pieces or [f])
         return Normalized(" ".join(tokens), tuple(tokens), tuple(folded))
@@ -290,7 +292,8 @@ class Matcher:
         return hits
 
     def search(self, text: str | Normalized, k: int = 5) -> MatchResult:
-        norm = self._split_joined(text if isinstance(text, Normalized) else normalize(text, self.lexicon))
+        norm = _without_long_numbers(text if isinstance(text, Normalized) else normalize(text, self.lexicon))
+        norm = self._split_joined(norm)
         norm = self._correct_typos(norm)
         if not norm.folded or not self.phrasings:
             return MatchResult(norm, [])
@@ -341,6 +344,16 @@ def _confusions(word: str) -> set[str]:
     out.update(word[: -len(a)] + b for a, b in _CONFUSED_ENDS
                if word.endswith(a) and not (a in ("n", "c", "t") and word[-2:] in ("ng", "ch", "th", "nh")))
     return out - {word}
+
+
+def _without_long_numbers(norm: Normalized) -> Normalized:
+    """The message without its long numbers ("sđt 0912345678"), unless they are all it says: an unknown word
+    weighs the most, so a number would lower every entry's score."""
+    keep = [i for i, f in enumerate(norm.folded) if not (f.isdigit() and len(f) >= LONG_NUMBER)]
+    if not keep or len(keep) == len(norm.folded):
+        return norm
+    tokens = tuple(norm.tokens[i] for i in keep)
+    return Normalized(" ".join(tokens), tokens, tuple(norm.folded[i] for i in keep))
 
 
 def _transpositions(word: str) -> set[str]:

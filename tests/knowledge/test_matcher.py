@@ -154,6 +154,16 @@ def test_a_sound_spoken_or_spelled_the_regional_way_is_read_as_the_word_a_known_
     assert m.search("dinh danh mứt 2").normalized.folded[2:] == ("muc", "2")  # final t/c
     assert "chac" in m.search("chắc chắn chưa").normalized.folded  # no known pair vouches for "trắc"
 
+
+def test_a_phone_id_or_otp_number_in_a_message_does_not_lower_its_match():
+    m = matcher()
+    without = m.search("quên mật khẩu vneid, sđt thì làm sao")
+    for number in ["0912345678", "0112345678", "001203004567", "123456"]:
+        with_number = m.search(f"quên mật khẩu vneid, sđt {number} thì làm sao")
+        assert with_number.normalized.folded == without.normalized.folded, number
+        assert with_number.best == without.best
+    assert m.search("0912345678").normalized.folded == ("0912345678",)  # all it says: kept, never split
+
 WORDS = st.lists(st.text(alphabet="abcdđêôơư ", min_size=1, max_size=6).map(str.strip).filter(bool), max_size=8)
 
 
