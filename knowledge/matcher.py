@@ -333,16 +333,22 @@ def _ratios(query: str, texts: list[str]) -> list[float]:
 
 
 # Sounds that regional speech and speech-to-text confuse, at the start and at the end of a syllable (folded).
-_CONFUSED_STARTS = [("tr", "ch"), ("ch", "tr"), ("s", "x"), ("x", "s"), ("d", "gi"), ("gi", "d"), ("r", "d"),
-                    ("d", "r"), ("r", "gi"), ("gi", "r"), ("l", "n"), ("n", "l"), ("v", "d"), ("d", "v")]
-_CONFUSED_ENDS = [("t", "c"), ("c", "t"), ("n", "ng"), ("ng", "n"), ("t", "ch"), ("ch", "t")]
+_CONFUSED_STARTS = [("tr", "ch"), ("s", "x"), ("d", "gi"), ("d", "r"), ("gi", "r"), ("l", "n"), ("v", "d")]
+_CONFUSED_ENDS = [("t", "c"), ("n", "ng"), ("t", "ch")]
 
 
 def _confusions(word: str) -> set[str]:
-    """The word with one confusable sound changed: "chac" -> "trac", "mut" -> "muc", "nan" -> "nang"."""
-    out = {b + word[len(a):] for a, b in _CONFUSED_STARTS if word.startswith(a) and not (a == "n" and word[:2] == "ng")}
-    out.update(word[: -len(a)] + b for a, b in _CONFUSED_ENDS
-               if word.endswith(a) and not (a in ("n", "c", "t") and word[-2:] in ("ng", "ch", "th", "nh")))
+    """The word with one confusable sound changed either way: "chac" -> "trac", "mut" -> "muc", "nan" -> "nang".
+    Most of them are no word at all; the caller keeps the known ones."""
+    out = set()
+    for a, b in _CONFUSED_STARTS:
+        for old, new in ((a, b), (b, a)):
+            if word.startswith(old):
+                out.add(new + word[len(old):])
+    for a, b in _CONFUSED_ENDS:
+        for old, new in ((a, b), (b, a)):
+            if word.endswith(old):
+                out.add(word[: -len(old)] + new)
     return out - {word}
 
 

@@ -11,21 +11,22 @@ from knowledge.normalize import Normalized, clean, fold, words
 
 _fold = lru_cache(maxsize=8192)(fold)  # the same words come back in message after message
 
+# These ask even in a message that ends like an announcement ("... ai biết chỉ giùm nhen").
+REQUESTS = ["ai biết", "cho hỏi", "chỉ giùm", "chỉ giúp", "chỉ dùm", "giúp với", "giùm với", "có ai"]
 # A message containing one of these reads as a question. Written with diacritics: a word typed with other ones
 # is another word ("bảo hiểm xã hội" asks nothing, "hỏi" does; "thẻ ạ" is not "thế à"); typed bare, it counts.
 QUESTION_PHRASES = [
+    *REQUESTS,
     "sao", "thế nào", "làm sao", "ở đâu", "chỗ nào", "bao giờ", "bao nhiêu", "bao lâu", "khi nào", "lúc nào",
-    "là gì", "gì", "nào", "ai biết", "có ai", "cho hỏi", "hỏi", "giúp", "hướng dẫn", "chỉ giúp", "chỉ em",
+    "là gì", "gì", "nào", "hỏi", "giúp", "hướng dẫn", "chỉ em",
     "cách", "được không", "phải không", "có phải", "thế à", "như nào", "như thế nào", "tại sao", "vì sao",
     "cần gì", "cần những gì", "hay không", "chưa", "không", "hỏi ai", "báo ai", "cho ai",
     "thật hay giả", "đúng không", "có đúng",
     "mấy giờ", "mấy ngày", "mấy tháng", "mấy tuổi", "mấy tiền", "mấy lần", "mấy phần trăm", "hết mấy", "mất mấy",
     # Central Vietnam: "mô" (where, which), "răng" (how, why), "chi" (what), "rứa" (so); the south: "giùm" (for me).
     "ở mô", "chỗ mô", "cái mô", "đi mô", "làm răng", "ra răng", "mần răng", "vì răng", "răng rứa", "khác chi",
-    "làm chi", "cái chi", "chi rứa", "rứa hả", "chỉ giùm", "giùm",
+    "làm chi", "cái chi", "chi rứa", "rứa hả", "giùm",
 ]
-# These ask even in a message that ends like an announcement ("... ai biết chỉ giùm nhen").
-REQUESTS = ["ai biết", "cho hỏi", "chỉ giùm", "chỉ giúp", "chỉ dùm", "giúp với", "giùm với", "có ai"]
 # Words that end a question when they close the message ("có ... không", "xong chưa"), as they may be typed.
 FINAL_PARTICLES = {"không", "chưa", "a", "ạ", "à", "hả", "hà", "há", "nhỉ", "vậy", "thế", "đâu", "sao", "gì", "nào",
                    "ai", "rứa", "hỉ", "ta"}
