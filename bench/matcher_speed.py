@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
+from knowledge.classifier import NaiveBayes  # noqa: E402
 from knowledge.matcher import Matcher  # noqa: E402
 from knowledge.normalize import Lexicon, fold  # noqa: E402
 from knowledge.shipped import faq_files, shipped_lexicon, shipped_stopwords  # noqa: E402
@@ -109,8 +110,14 @@ def bench_faq(label: str, entries: Entries, lexicon: Lexicon, stopwords: frozens
     ours = median_time(lambda: [matcher.search(q) for q in queries]) * 1000 / len(queries)
     base = median_time(lambda: [process.extractOne(q, phrasings, scorer=fuzz.WRatio) for q in queries])
     base_ms = base * 1000 / len(queries)
+    # The classifier's second opinion (knowledge/classifier.py) is built and asked after the matcher.
+    nb_build = median_time(lambda: NaiveBayes(matcher.word_incidence, matcher.owner, matcher.entry_ids))
+    classifier = NaiveBayes(matcher.word_incidence, matcher.owner, matcher.entry_ids)
+    words = [matcher.search(q).normalized.folded for q in queries]
+    nb = median_time(lambda: [classifier.opinion(w) for w in words]) * 1000 / len(queries)
     return {"label": label, "entries": len(matcher.entry_ids), "phrasings": len(phrasings), "build": build,
-            "ours": ours, "base": base_ms, "ratio": ours / base_ms, "queries": len(queries), "rss": rss}
+            "ours": ours, "base": base_ms, "ratio": ours / base_ms, "queries": len(queries), "rss": rss,
+            "nb_build": nb_build, "nb": nb}
 
 
 def run_child(args: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, int]:
@@ -151,16 +158,18 @@ def main() -> None:
         print(f"no third-party sets at {EXTERNAL}: shipped FAQ only")
     rows = [bench_faq(label, entries, lexicon, stopwords) for label, entries in faqs]
     print(f"\n{'FAQ':16} {'entries':>7} {'phrasings':>9} {'build s':>8} | {'queries':>7} {'ours ms/q':>9} "
-          f"{'WRatio ms/q':>11} {'ours/base':>9} | {'peak RSS MB':>11}")
+          f"{'WRatio ms/q':>11} {'ours/base':>9} | {'NB build s':>10} {'NB ms/q':>7} | {'peak RSS MB':>11}")
     for r in rows:
         print(f"{r['label']:16} {r['entries']:7} {r['phrasings']:9} {r['build']:8.3f} | {r['queries']:7} "
-              f"{r['ours']:9.3f} {r['base']:11.3f} {r['ratio']:9.2f} | {r['rss']:11.1f}")
+              f"{r['ours']:9.3f} {r['base']:11.3f} {r['ratio']:9.2f} | {r['nb_build']:10.3f} {r['nb']:7.3f} | "
+              f"{r['rss']:11.1f}")
     big = rows[-1]
     if big["phrasings"] >= TARGET_PHRASINGS and big["label"] == "external":
         print(f"(the external FAQ already has {big['phrasings']} >= {TARGET_PHRASINGS} phrasings: "
               "it is the ~4,000-phrasing FAQ, no padding)")
     print("build: median of 3 Matcher() constructions (lexicon built once, outside); ms/q: median of "
           f"{REPEATS} passes over the queries; WRatio: process.extractOne(q, phrasings, scorer=fuzz.WRatio)")
+    print("NB: the classifier's build over the matcher's word features, and its opinion of each query's words")
     print("peak RSS: ru_maxrss of this process right after each FAQ's first build (monotonic)\n")
     bench_startup()
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from knowledge import store
-from knowledge.decide import OUT_OF_SCOPE, Decision, Thresholds, decide, focused, reconsider, without_out_of_scope
+from knowledge.classifier import NaiveBayes
+from knowledge.decide import (OUT_OF_SCOPE, Decision, Thresholds, decide, focused, opinion_first, reconsider,
+                              second_opinion, without_out_of_scope)
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.normalize import Lexicon
 from knowledge.question import clauses, read
@@ -62,6 +64,7 @@ class KnowledgeBase:
         topics = [(OUT_OF_SCOPE + slug, phrasings) for slug, phrasings in out_of_scope.items()]
         self.matcher = Matcher([(e.id, e.phrasings) for e in entries], lexicon, stopwords=shipped_stopwords(),
                                background=topics)
+        self.classifier = NaiveBayes(self.matcher.word_incidence, self.matcher.owner, self.matcher.entry_ids)
         self.domain = shipped_domain_terms()
         self.reranker = Reranker(self.matcher, encoder) if encoder else None
 
@@ -81,11 +84,14 @@ class KnowledgeBase:
     def ask(self, text: str, group: bool = False, mentioned: bool = False,
             local: Mapping[str, str] | None = None) -> Outcome:
         found = self.matcher.search(text, k=self.reranker.config.depth if self.reranker else DEPTH)
+        opinion = self.classifier.opinion(found.normalized.folded)
+        found = opinion_first(found, opinion, self.thresholds)
         reading = read(text, found.normalized, self.domain)
         decision = decide(found, reading, group=group, mentioned=mentioned, t=self.thresholds)
         if decision.kind in ("suggest", "escalate") and len(found.normalized.folded) >= self.thresholds.focus_words:
             focus = self._focus(text)
             decision = focused(decision, found, focus, self._content_words(focus), self.thresholds)
+        decision = second_opinion(decision, found, opinion, self.thresholds)
         result = without_out_of_scope(found)
         if self.reranker:
             result = self.reranker.rerank(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from knowledge.classifier import Opinion
 from knowledge.matcher import MatchResult
 from knowledge.question import Reading
 
@@ -81,6 +82,19 @@ class Thresholds:
     out_of_scope_close: float = 0.03  # ... and one this close behind it stays its runner-up
     suggestion_band: float = 0.8  # other entries within this ratio of the best are offered too
     max_suggestions: int = 3
+    # The classifier's second opinion (knowledge/classifier.py, see `second_opinion`). Calibrated with `troly eval`
+    # on the tuning sets (messy.jsonl, probe_a/b/c/e) and checked on probe_d.jsonl (2026-12-07, seventh
+    # session): +41 right and 5 confident wrong answers fewer on the tuning sets (1,036 FAQ questions), +5 right
+    # and 2 wrong fewer on probe_d; each threshold one step either way (0.1) costs at most 10 right or adds 2 wrong.
+    opinion_first: float = 0.7  # it puts the matcher's second or third entry first
+    opinion_margin: float = 0.15  # ... when that entry scores at most this much below the best (0.05: -2 right)
+    opinion_agree: float = 0.7  # a suggestion it agrees with is answered
+    opinion_sure: float = 0.85  # an escalation it agrees with is answered, from `opinion_floor` up
+    opinion_floor: float = 0.4
+    opinion_doubt: float = 0.15  # an answer it gives less than this becomes a suggestion ...
+    # ... unless the matcher scores it this high: an entry of one or two phrasings (one just made from a team
+    # member's answer) gets little probability from the classifier, yet its question asked again must be answered.
+    opinion_unchecked: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -209,3 +223,37 @@ def reconsider(decision: Decision, reranked: MatchResult) -> Decision:
     order = [c.faq_id for c in reranked.candidates]
     return replace(decision, faq_id=top if decision.kind == "suggest" else None,
                    suggestions=order[: len(decision.suggestions)], offers=order[: len(decision.offers)])
+
+
+def opinion_first(result: MatchResult, opinion: Opinion | None, t: Thresholds = Thresholds()) -> MatchResult:
+    """The candidates, with the classifier's likeliest entry first when it is sure of it and the matcher ranks it
+    second or third, not far behind: the matcher's best phrasing can share more words with a neighbouring entry's
+    question than the message's subject does."""
+    ranks = [c.faq_id for c in result.candidates[:3]]
+    if opinion is None or opinion.probability < t.opinion_first or opinion.best not in ranks[1:]:
+        return result
+    j = ranks.index(opinion.best)
+    if result.candidates[0].score - result.candidates[j].score > t.opinion_margin:
+        return result
+    return MatchResult(result.normalized, [result.candidates[j], *result.candidates[:j], *result.candidates[j + 1:]])
+
+
+def second_opinion(decision: Decision, result: MatchResult, opinion: Opinion | None,
+                   t: Thresholds = Thresholds()) -> Decision:
+    """The decision once the classifier has read the message: two readings that agree answer where one alone would
+    offer a choice or hand over, and an answer the classifier finds unlikely becomes a choice.
+
+    The matcher and the classifier err on different messages (one nearest phrasing against all of an entry's
+    words), so their agreement is rarer among wrong answers than either's confidence."""
+    best = without_out_of_scope(result).best
+    if opinion is None or best is None:
+        return decision
+    agrees = opinion.best == best.faq_id
+    if decision.kind == "answer" and decision.score < t.opinion_unchecked and opinion.of(decision.faq_id or "") < t.opinion_doubt:
+        return Decision("suggest", decision.faq_id, decision.score, _suggestions(result, t.suggest, t))
+    if decision.kind == "suggest" and agrees and opinion.probability >= t.opinion_agree:
+        return Decision("answer", best.faq_id, best.score, [best.faq_id])
+    if (decision.kind == "escalate" and agrees and opinion.probability >= t.opinion_sure
+            and best.score >= t.opinion_floor and result.best is best):  # not a subject the FAQ leaves out
+        return Decision("answer", best.faq_id, best.score, [best.faq_id])
+    return decision

@@ -71,6 +71,22 @@ def char_features(folded: Sequence[str]) -> set[str]:
     return set(map("".join, zip(text, text[1:], text[2:])))
 
 
+@dataclass(frozen=True)
+class Incidence:
+    """Which features each text uses: `column` numbers the features in order of first use; text `rows[i]` uses
+    feature `cols[i]`."""
+
+    column: dict[str, int]
+    rows: np.ndarray
+    cols: np.ndarray
+
+    @classmethod
+    def of(cls, docs: Sequence[set[str]]) -> Incidence:
+        column: dict[str, int] = {}
+        cols = np.asarray([column.setdefault(f, len(column)) for d in docs for f in d], dtype=np.intp)
+        return cls(column, np.repeat(np.arange(len(docs)), [len(d) for d in docs]), cols)
+
+
 class _Space:
     """An inverted index over one kind of feature, weighted by inverse entry frequency.
 
@@ -82,11 +98,9 @@ class _Space:
     memory traffic for one conversion inside np.bincount.
     """
 
-    def __init__(self, docs: list[set[str]], owners: list[int], n_entries: int,
+    def __init__(self, docs: Incidence, owners: list[int], n_entries: int,
                  weight_of: Callable[[str], float], recall_exponent: float, offset: int = 0) -> None:
-        column: dict[str, int] = {}  # feature -> number, in order of first use
-        cols = np.asarray([column.setdefault(f, len(column)) for d in docs for f in d], dtype=np.intp)
-        rows = np.repeat(np.arange(len(docs)), [len(d) for d in docs])  # the doc of each (doc, feature) pair
+        column, rows, cols = docs.column, docs.rows, docs.cols
         # Entry frequency: the number of distinct (feature, entry) pairs of each feature. Not
         # np.unique: it imports numpy.ma, 15 ms of every start-up.
         pairs = np.sort(cols * n_entries + np.asarray(owners, dtype=np.intp)[rows])
@@ -96,7 +110,7 @@ class _Space:
         self.idf2 = {f: (weight_of(f) * (math.log((n_entries + 1) / (count + 0.5)) + 1.0)) ** 2
                      for f, count in zip(column, entry_counts)}
         pair_idf2 = np.fromiter(self.idf2.values(), dtype=float, count=len(column))[cols]
-        norm2 = np.bincount(rows, weights=pair_idf2, minlength=len(docs))
+        norm2 = np.bincount(rows, weights=pair_idf2, minlength=len(owners))
         doc_scale = np.where(norm2 > 0, norm2, 1.0) ** -recall_exponent
         order = np.argsort(cols, kind="stable")  # by feature, then doc
         ids = (rows[order] + offset).astype(np.int32)
@@ -155,8 +169,10 @@ class Matcher:
         n = max(len(self.entry_ids), 1)
         self.stopwords = stopwords
         a, size = self.config.recall_exponent, len(self.phrasings)
-        self.words = _Space([word_features(d.folded) for d in self.normalized], owners, n, self._word_weight, a)
-        self.chars = _Space([char_features(d.folded) for d in self.normalized], owners, n, lambda f: 1.0, a, size)
+        self.word_incidence = Incidence.of([word_features(d.folded) for d in self.normalized])
+        self.words = _Space(self.word_incidence, owners, n, self._word_weight, a)
+        self.chars = _Space(Incidence.of([char_features(d.folded) for d in self.normalized]), owners, n, lambda f: 1.0, a,
+                            size)
 
     def _word_weight(self, feature: str) -> float:
         parts = feature.split("_")

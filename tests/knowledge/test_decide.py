@@ -3,7 +3,8 @@
 import pytest
 
 from knowledge.base import KnowledgeBase
-from knowledge.decide import OUT_OF_SCOPE, Decision, Thresholds, decide, focused
+from knowledge.classifier import Opinion
+from knowledge.decide import OUT_OF_SCOPE, Decision, Thresholds, decide, focused, opinion_first, second_opinion
 from knowledge.matcher import Candidate, MatchResult
 from knowledge.normalize import Normalized
 from knowledge.question import Reading
@@ -264,3 +265,68 @@ def test_a_rambling_question_is_answered_through_the_clause_that_asks(kb):
     text = ("bố em lâu không mở app vneid, giờ mở ra đòi mật khẩu mà ông không nhớ, số điện thoại vẫn là số cũ đang "
             "dùng, giờ làm sao lấy lại mật khẩu vneid cho ông ạ, ông 70 tuổi rồi đi lại khó khăn không ra xã được")
     assert (kb.ask(text).decision.kind, kb.ask(text).decision.faq_id) == ("answer", "vneid-quen-mat-khau")
+
+
+def _opinion(best: str, probabilities: dict[str, float]) -> Opinion:
+    return Opinion(best, probabilities[best], probabilities)
+
+
+def test_a_choice_both_readings_agree_on_is_answered_and_an_answer_the_classifier_doubts_is_offered():
+    t = Thresholds()
+    close = _named([("can-cuoc-het-han", 0.6), ("can-cuoc-le-phi", 0.58)])
+    suggested = decide(close, QUESTION, group=False)
+    assert suggested.kind == "suggest"
+    sure = _opinion("can-cuoc-het-han", {"can-cuoc-het-han": t.opinion_agree + 0.05, "can-cuoc-le-phi": 0.2})
+    assert second_opinion(suggested, close, sure, t) == Decision("answer", "can-cuoc-het-han", 0.6, ["can-cuoc-het-han"])
+    unsure = _opinion("can-cuoc-het-han", {"can-cuoc-het-han": t.opinion_agree - 0.05, "can-cuoc-le-phi": 0.3})
+    assert second_opinion(suggested, close, unsure, t) == suggested
+    other = _opinion("can-cuoc-le-phi", {"can-cuoc-le-phi": 0.9, "can-cuoc-het-han": 0.05})
+    assert second_opinion(suggested, close, other, t) == suggested
+
+    clear = _named([("tt-chuyen-nham", 0.65), ("tt-quet-ma-qr", 0.4)])
+    answered = decide(clear, QUESTION, group=False)
+    assert answered.kind == "answer"
+    doubt = _opinion("tt-quet-ma-qr", {"tt-quet-ma-qr": 0.8, "tt-chuyen-nham": t.opinion_doubt - 0.05})
+    offered = second_opinion(answered, clear, doubt, t)
+    assert offered.kind == "suggest" and offered.suggestions[:2] == ["tt-chuyen-nham", "tt-quet-ma-qr"]
+    assert second_opinion(answered, clear, None, t) == answered  # a message of unknown words: no opinion
+    # An entry asked almost as written is answered whatever the classifier says: a new entry has one phrasing.
+    exact = _named([("tt-chuyen-nham", t.opinion_unchecked), ("tt-quet-ma-qr", 0.4)])
+    assert second_opinion(decide(exact, QUESTION, group=False), exact, doubt, t).kind == "answer"
+
+
+def test_an_escalation_both_readings_agree_on_is_answered_unless_a_subject_the_faq_leaves_out_matched_best():
+    t = Thresholds()
+    thin = t.suggest_coverage / 2  # a long story's few words on the subject: too little to offer it alone
+    weak = MatchResult(Normalized("x", ("x",) * 30, ("x",) * 30), [
+        Candidate("tt-mo-tai-khoan", t.opinion_floor + 0.05, "p", thin), Candidate("can-cuoc-lam-moi", 0.3, "p", 0.1)])
+    escalated = decide(weak, QUESTION, group=False)
+    assert escalated.kind == "escalate"
+    sure = _opinion("tt-mo-tai-khoan", {"tt-mo-tai-khoan": t.opinion_sure + 0.05})
+    assert second_opinion(escalated, weak, sure, t).kind == "answer"
+    assert second_opinion(escalated, weak, _opinion("tt-mo-tai-khoan", {"tt-mo-tai-khoan": t.opinion_sure - 0.05}),
+                          t) == escalated
+    faint = MatchResult(weak.normalized, [Candidate("tt-mo-tai-khoan", t.opinion_floor - 0.05, "p", thin)])
+    assert second_opinion(decide(faint, QUESTION, group=False), faint, sure, t).kind == "escalate"
+    left_out = _named([(OUT_OF_SCOPE + "the-atm", 0.9), ("tt-mo-tai-khoan", 0.6)])
+    assert second_opinion(decide(left_out, QUESTION, group=False), left_out, sure, t).kind == "escalate"
+
+
+def test_the_classifiers_sure_choice_goes_first_when_the_matcher_ranks_it_close_behind():
+    t = Thresholds()
+    result = _named([("vneid-doi-so-dien-thoai", 0.7), ("vneid-doi-thiet-bi", 0.68), ("vneid-cai-dat", 0.5)])
+    sure = _opinion("vneid-doi-thiet-bi", {"vneid-doi-thiet-bi": t.opinion_first + 0.05})
+    assert [c.faq_id for c in opinion_first(result, sure, t).candidates] == [
+        "vneid-doi-thiet-bi", "vneid-doi-so-dien-thoai", "vneid-cai-dat"]
+    unsure = _opinion("vneid-doi-thiet-bi", {"vneid-doi-thiet-bi": t.opinion_first - 0.05})
+    assert opinion_first(result, unsure, t) == result
+    far = _named([("vneid-doi-so-dien-thoai", 0.9), ("vneid-doi-thiet-bi", 0.9 - t.opinion_margin - 0.01)])
+    assert opinion_first(far, sure, t) == far
+    assert opinion_first(result, _opinion("kns-bao-mat", {"kns-bao-mat": 0.99}), t) == result  # not a candidate
+
+
+def test_the_classifier_settles_a_question_between_neighbouring_entries(kb):
+    text = "hồ sơ nộp trên cổng dịch vụ công xem đến đâu rồi ở chỗ nào"
+    assert kb.matcher.search(text).best.faq_id == "dvc-nop-ho-so"  # the matcher's nearest phrasing is the neighbour's
+    out = kb.ask(text)
+    assert (out.decision.kind, out.decision.faq_id) == ("answer", "dvc-tra-cuu-ho-so")
