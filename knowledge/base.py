@@ -91,7 +91,7 @@ class KnowledgeBase:
         if decision.kind in ("suggest", "escalate") and len(found.normalized.folded) >= self.thresholds.focus_words:
             focus = self._focus(text)
             decision = focused(decision, found, focus, self._content_words(focus), self.thresholds)
-        decision = second_opinion(decision, found, opinion, self.thresholds)
+        decision = second_opinion(decision, found, opinion, group, self.thresholds)
         result = without_out_of_scope(found)
         if self.reranker:
             result = self.reranker.rerank(result)

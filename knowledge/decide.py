@@ -91,7 +91,7 @@ class Thresholds:
     opinion_agree: float = 0.7  # a suggestion it agrees with is answered
     opinion_sure: float = 0.85  # an escalation it agrees with is answered, from `opinion_floor` up
     opinion_floor: float = 0.4
-    opinion_doubt: float = 0.15  # an answer it gives less than this becomes a suggestion ...
+    opinion_doubt: float = 0.15  # an answer it gives less than this becomes a suggestion, a suggestion a hand-off ...
     # ... unless the matcher scores it this high: an entry of one or two phrasings (one just made from a team
     # member's answer) gets little probability from the classifier, yet its question asked again must be answered.
     opinion_unchecked: float = 0.8
@@ -238,10 +238,11 @@ def opinion_first(result: MatchResult, opinion: Opinion | None, t: Thresholds = 
     return MatchResult(result.normalized, [result.candidates[j], *result.candidates[:j], *result.candidates[j + 1:]])
 
 
-def second_opinion(decision: Decision, result: MatchResult, opinion: Opinion | None,
+def second_opinion(decision: Decision, result: MatchResult, opinion: Opinion | None, group: bool = False,
                    t: Thresholds = Thresholds()) -> Decision:
     """The decision once the classifier has read the message: two readings that agree answer where one alone would
-    offer a choice or hand over, and an answer the classifier finds unlikely becomes a choice.
+    offer a choice or hand over, and what the classifier finds unlikely goes one step down: an answer becomes a
+    choice, a choice a hand-off (in private still offering the choices: the asker may find the answer at once).
 
     The matcher and the classifier err on different messages (one nearest phrasing against all of an entry's
     words), so their agreement is rarer among wrong answers than either's confidence."""
@@ -253,6 +254,8 @@ def second_opinion(decision: Decision, result: MatchResult, opinion: Opinion | N
         return Decision("suggest", decision.faq_id, decision.score, _suggestions(result, t.suggest, t))
     if decision.kind == "suggest" and agrees and opinion.probability >= t.opinion_agree:
         return Decision("answer", best.faq_id, best.score, [best.faq_id])
+    if decision.kind == "suggest" and opinion.of(best.faq_id) < t.opinion_doubt:
+        return Decision("escalate", None, decision.score, decision.suggestions, [] if group else decision.suggestions)
     if (decision.kind == "escalate" and agrees and opinion.probability >= t.opinion_sure
             and best.score >= t.opinion_floor and result.best is best):  # not a subject the FAQ leaves out
         return Decision("answer", best.faq_id, best.score, [best.faq_id])
