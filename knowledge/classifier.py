@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,16 +10,18 @@ import numpy as np
 from knowledge.matcher import Incidence, word_features
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Opinion:
     """The classifier's view of one message: its likeliest entry and every entry's probability."""
 
     best: str
     probability: float
-    _probabilities: dict[str, float]
+    _probabilities: np.ndarray
+    _index: Mapping[str, int]  # entry id -> its place in `_probabilities`
 
     def of(self, faq_id: str) -> float:
-        return self._probabilities.get(faq_id, 0.0)
+        i = self._index.get(faq_id)
+        return 0.0 if i is None else float(self._probabilities[i])
 
 
 class NaiveBayes:
@@ -36,6 +38,7 @@ class NaiveBayes:
         """`words`: the word features of the phrasings (as `word_features` gives them); `owners`: each
         phrasing's entry, an index into `ids`."""
         self.ids = list(ids)
+        self._index = {faq_id: i for i, faq_id in enumerate(self.ids)}
         n_entries = len(self.ids)
         self.column, rows, cols = words.column, words.rows, words.cols
         size = len(self.column)
@@ -70,4 +73,4 @@ class NaiveBayes:
         p = np.exp(logits - logits.max())
         p /= p.sum()
         best = int(p.argmax())
-        return Opinion(self.ids[best], float(p[best]), dict(zip(self.ids, p.tolist())))
+        return Opinion(self.ids[best], float(p[best]), p, self._index)

@@ -250,11 +250,12 @@ def second_opinion(decision: Decision, result: MatchResult, opinion: Opinion | N
     if opinion is None or best is None:
         return decision
     agrees = opinion.best == best.faq_id
-    if decision.kind == "answer" and decision.score < t.opinion_unchecked and opinion.of(decision.faq_id or "") < t.opinion_doubt:
+    doubted = opinion.of(decision.faq_id or "") < t.opinion_doubt
+    if decision.kind == "answer" and decision.score < t.opinion_unchecked and doubted:
         return Decision("suggest", decision.faq_id, decision.score, _suggestions(result, t.suggest, t))
     if decision.kind == "suggest" and agrees and opinion.probability >= t.opinion_agree:
         return Decision("answer", best.faq_id, best.score, [best.faq_id])
-    if decision.kind == "suggest" and opinion.of(best.faq_id) < t.opinion_doubt:
+    if decision.kind == "suggest" and doubted:
         return Decision("escalate", None, decision.score, decision.suggestions, [] if group else decision.suggestions)
     if (decision.kind == "escalate" and agrees and opinion.probability >= t.opinion_sure
             and best.score >= t.opinion_floor and result.best is best):  # not a subject the FAQ leaves out

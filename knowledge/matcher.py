@@ -170,9 +170,9 @@ class Matcher:
         self.stopwords = stopwords
         a, size = self.config.recall_exponent, len(self.phrasings)
         self.word_incidence = Incidence.of([word_features(d.folded) for d in self.normalized])
+        char_incidence = Incidence.of([char_features(d.folded) for d in self.normalized])
         self.words = _Space(self.word_incidence, owners, n, self._word_weight, a)
-        self.chars = _Space(Incidence.of([char_features(d.folded) for d in self.normalized]), owners, n, lambda f: 1.0, a,
-                            size)
+        self.chars = _Space(char_incidence, owners, n, lambda f: 1.0, a, size)
 
     def _word_weight(self, feature: str) -> float:
         parts = feature.split("_")

@@ -1,5 +1,6 @@
 """Decisions on the shipped FAQ: answer, suggest, escalate, or stay quiet in a group."""
 
+import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase
@@ -268,7 +269,8 @@ def test_a_rambling_question_is_answered_through_the_clause_that_asks(kb):
 
 
 def _opinion(best: str, probabilities: dict[str, float]) -> Opinion:
-    return Opinion(best, probabilities[best], probabilities)
+    index = {faq_id: i for i, faq_id in enumerate(probabilities)}
+    return Opinion(best, probabilities[best], np.array(list(probabilities.values())), index)
 
 
 def test_a_choice_both_readings_agree_on_is_answered_and_what_the_classifier_doubts_goes_one_step_down():
@@ -277,7 +279,8 @@ def test_a_choice_both_readings_agree_on_is_answered_and_what_the_classifier_dou
     suggested = decide(close, QUESTION, group=False)
     assert suggested.kind == "suggest"
     sure = _opinion("can-cuoc-het-han", {"can-cuoc-het-han": t.opinion_agree + 0.05, "can-cuoc-le-phi": 0.2})
-    assert second_opinion(suggested, close, sure, t=t) == Decision("answer", "can-cuoc-het-han", 0.6, ["can-cuoc-het-han"])
+    answered = Decision("answer", "can-cuoc-het-han", 0.6, ["can-cuoc-het-han"])
+    assert second_opinion(suggested, close, sure, t=t) == answered
     unsure = _opinion("can-cuoc-het-han", {"can-cuoc-het-han": t.opinion_agree - 0.05, "can-cuoc-le-phi": 0.3})
     assert second_opinion(suggested, close, unsure, t=t) == suggested
     other = _opinion("can-cuoc-le-phi", {"can-cuoc-le-phi": 0.6, "can-cuoc-het-han": t.opinion_doubt + 0.05})
