@@ -51,10 +51,11 @@ _PARTICLES = {"a", "da", "ah", "u", "ha", "oi"}
 GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "chao bot", "chao ad", "chao admin"}
 
 
-# A forwarded message or a notice ("[Chuyển tiếp] …", "Fwd: …", "CẢNH BÁO: …", "Thông báo: …") passes news on;
+# A forwarded message or a notice ("[Chuyển tiếp] …", "Fwd: …", "CẢNH BÁO: …", "Bà con lưu ý: …") passes news on;
 # without "?" it asks the bot nothing, whatever question words its text holds ("tuyệt đối không bấm link lạ").
 _NOTICE = re.compile(
-    r"^\W*(?:(?:chuyen tiep|fwd?|forwarded)\b|(?:thong bao|canh bao|canh giac|tin khan|khan cap|chia se)[^:]{0,20}:)")
+    r"^\W*(?:(?:ba con|moi nguoi|ca nha|ca thon)\W+)?"
+    r"(?:(?:chuyen tiep|fwd?|forwarded)\b|(?:thong bao|canh bao|canh giac|tin khan|khan cap|chia se|luu y|chu y)[^:]{0,20}:)")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]+")
 
 

@@ -168,6 +168,8 @@ def test_question_words_count_typed_bare_or_with_their_own_diacritics(text):
     "THÔNG BÁO: chiều nay tổ hỗ trợ làm căn cước ở nhà văn hóa, ai chưa làm thì ra nhé",
     "canh bao: lua dao qua tin nhan, khong cung cap ma otp cho ai",
     "Chia sẻ bà con: cảnh giác cuộc gọi giả danh công an, tuyệt đối không bấm link lạ",
+    "Bà con lưu ý: không ai được nhờ đọc mã OTP, ai hỏi thì không trả lời",
+    "MỌI NGƯỜI CHÚ Ý: điện thoại nào cài app lạ thì gỡ ngay, không bấm vào đường link",
 ])
 def test_a_forwarded_message_or_a_notice_is_news_not_a_question(text):
     assert not reading(text).question
@@ -176,6 +178,7 @@ def test_a_forwarded_message_or_a_notice_is_news_not_a_question(text):
 def test_a_notice_asked_about_with_a_question_mark_is_a_question():
     assert reading("Thông báo: thu BHYT hộ gia đình năm nay hạn chót ngày nào vậy ạ?").question
     assert reading("thông báo lỗi khi mở vneid là sao").question  # no colon: the user's own words
+    assert reading("bà con lưu ý giúp tôi làm căn cước ở đâu").question
 
 
 def test_how_many_and_what_time_ask_but_a_bare_may_is_a_machine():
