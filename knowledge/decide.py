@@ -228,9 +228,10 @@ def reconsider(decision: Decision, reranked: MatchResult) -> Decision:
 def opinion_first(result: MatchResult, opinion: Opinion | None, t: Thresholds = Thresholds()) -> MatchResult:
     """The candidates, with the classifier's likeliest entry first when it is sure of it and the matcher ranks it
     second or third, not far behind: the matcher's best phrasing can share more words with a neighbouring entry's
-    question than the message's subject does."""
+    question than the message's subject does. Not for a message of a word or two (see `second_opinion`)."""
     ranks = [c.faq_id for c in result.candidates[:3]]
-    if opinion is None or opinion.probability < t.opinion_first or opinion.best not in ranks[1:]:
+    if (opinion is None or opinion.probability < t.opinion_first or opinion.best not in ranks[1:]
+            or len(result.normalized.folded) <= t.short_words):
         return result
     j = ranks.index(opinion.best)
     if result.candidates[0].score - result.candidates[j].score > t.opinion_margin:
@@ -245,9 +246,10 @@ def second_opinion(decision: Decision, result: MatchResult, opinion: Opinion | N
     choice, a choice a hand-off (in private still offering the choices: the asker may find the answer at once).
 
     The matcher and the classifier err on different messages (one nearest phrasing against all of an entry's
-    words), so their agreement is rarer among wrong answers than either's confidence."""
+    words), so their agreement is rarer among wrong answers than either's confidence. A word or two ("vneid",
+    "mật khẩu") spreads the classifier over every entry that uses it: too little to change a decision by."""
     best = without_out_of_scope(result).best
-    if opinion is None or best is None:
+    if opinion is None or best is None or len(result.normalized.folded) <= t.short_words:
         return decision
     agrees = opinion.best == best.faq_id
     doubted = opinion.of(decision.faq_id or "") < t.opinion_doubt
