@@ -54,8 +54,8 @@ GREETINGS = {"chao", "xin chao", "alo", "hello", "hi", "chao ban", "chao em", "c
 # A forwarded message or a notice ("[Chuyển tiếp] …", "Fwd: …", "CẢNH BÁO: …", "Bà con lưu ý: …") passes news on;
 # without "?" it asks the bot nothing, whatever question words its text holds ("tuyệt đối không bấm link lạ").
 _NOTICE = re.compile(
-    r"^\W*(?:(?:ba con|moi nguoi|ca nha|ca thon)\W+)?"
-    r"(?:(?:chuyen tiep|fwd?|forwarded)\b|(?:thong bao|canh bao|canh giac|tin khan|khan cap|chia se|luu y|chu y)[^:]{0,20}:)")
+    r"^\W*(?:(?:ba con|moi nguoi|ca nha|ca thon)\W+)?(?:(?:chuyen tiep|fwd?|forwarded)\b"
+    r"|(?:thong bao|canh bao|canh giac|tin khan|khan cap|chia se|luu y|chu y)[^:]{0,20}:)")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n…]+")
 
 
