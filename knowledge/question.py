@@ -26,6 +26,8 @@ QUESTION_PHRASES = [
     # Central Vietnam: "mô" (where, which), "răng" (how, why), "chi" (what), "rứa" (so); the south: "giùm" (for me).
     "ở mô", "chỗ mô", "cái mô", "đi mô", "làm răng", "ra răng", "mần răng", "vì răng", "răng rứa", "khác chi",
     "làm chi", "cái chi", "chi rứa", "rứa hả", "giùm",
+    # A problem told as it happened asks for help: "... nó đòi mã gửi về máy cũ mà máy cũ hỏng rồi".
+    "hỏng rồi", "hư rồi", "báo lỗi", "nó đòi", "nó báo", "nó bắt", "bị khóa", "chờ duyệt",
 ]
 # Words that end a question when they close the message ("có ... không", "xong chưa"), as they may be typed.
 FINAL_PARTICLES = {"không", "chưa", "a", "ạ", "à", "hả", "hà", "há", "nhỉ", "vậy", "thế", "đâu", "sao", "gì", "nào",

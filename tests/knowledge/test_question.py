@@ -72,6 +72,12 @@ def test_a_request_for_help_ending_on_nhen_is_still_a_question():
     assert not reading("tổ sẽ hướng dẫn cài vneid ở nhà văn hóa, bà con nhớ ra nhé").question
 
 
+def test_a_problem_told_as_it_happened_asks_for_help():
+    assert reading("đổi máy mới vào vneid nó đòi mã xác nhận gửi về máy cũ mà máy cũ hỏng rồi").question
+    assert reading("bam link nhom roi ma no bao cho duyet").question
+    assert not reading("app ngân hàng của bác bị khóa, tổ đã giúp mở lại rồi nhé").question  # news of it
+
+
 def test_a_question_ending_on_nha_the_house_is_still_a_question():
     assert reading("làm sao đăng ký bảo hiểm y tế cho cả nhà").question
 
