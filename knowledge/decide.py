@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from knowledge.classifier import Opinion
-from knowledge.matcher import MatchResult
+from knowledge.matcher import Candidate, MatchResult
 from knowledge.question import Reading
 
 # Ids of the topics of knowledge/data/out_of_scope.json in the matcher: subjects the FAQ does not answer. Matched
@@ -106,6 +106,10 @@ class Decision:
     offers: list[str] = field(default_factory=list)  # an escalation's likely entries, offered while the team answers
 
 
+def _answer(entry: Candidate) -> Decision:
+    return Decision("answer", entry.faq_id, entry.score, [entry.faq_id])
+
+
 def _suggestions(result: MatchResult, floor: float, t: Thresholds) -> list[str]:
     """The best entries worth offering: at least two where there are two."""
     entries = [c for c in result.candidates if in_scope(c.faq_id)]
@@ -171,7 +175,7 @@ def decide(result: MatchResult, reading: Reading, group: bool, mentioned: bool =
         clear_at, clear_ratio = t.long_clear, t.long_clear_ratio
     clear = score >= clear_at and second <= clear_ratio * score and (asks or not strict)
     if best and ((score >= answer_at and leads) or clear):
-        return Decision("answer", faq_id, score, [faq_id])
+        return _answer(best)
     if strict and not asks:
         return Decision("ignore", None, score)
     # In a group, numbered choices about the bot's subjects only: "có ai ở nhà văn hóa không" is not for it.
@@ -203,7 +207,7 @@ def focused(decision: Decision, result: MatchResult, focus: MatchResult | None, 
     runner_up = focus.candidates[1].score if len(focus.candidates) > 1 else 0.0
     if (top.faq_id == best.faq_id and top.score >= t.focus_answer and top.score - runner_up >= t.focus_lead
             and best.score >= t.focus_floor and content_words >= t.focus_content):
-        return Decision("answer", best.faq_id, best.score, [best.faq_id])
+        return _answer(best)
     return decision
 
 
@@ -228,10 +232,10 @@ def reconsider(decision: Decision, reranked: MatchResult) -> Decision:
 def opinion_first(result: MatchResult, opinion: Opinion | None, t: Thresholds = Thresholds()) -> MatchResult:
     """The candidates, with the classifier's likeliest entry first when it is sure of it and the matcher ranks it
     second or third, not far behind: the matcher's best phrasing can share more words with a neighbouring entry's
-    question than the message's subject does. Not for a message of a word or two (see `second_opinion`)."""
+    question than the message's subject does."""
+    opinion = _heard(opinion, result, t)
     ranks = [c.faq_id for c in result.candidates[:3]]
-    if (opinion is None or opinion.probability < t.opinion_first or opinion.best not in ranks[1:]
-            or len(result.normalized.folded) <= t.short_words):
+    if opinion is None or opinion.probability < t.opinion_first or opinion.best not in ranks[1:]:
         return result
     j = ranks.index(opinion.best)
     if result.candidates[0].score - result.candidates[j].score > t.opinion_margin:
@@ -246,20 +250,26 @@ def second_opinion(decision: Decision, result: MatchResult, opinion: Opinion | N
     choice, a choice a hand-off (in private still offering the choices: the asker may find the answer at once).
 
     The matcher and the classifier err on different messages (one nearest phrasing against all of an entry's
-    words), so their agreement is rarer among wrong answers than either's confidence. A word or two ("vneid",
-    "mật khẩu") spreads the classifier over every entry that uses it: too little to change a decision by."""
+    words), so their agreement is rarer among wrong answers than either's confidence."""
+    opinion = _heard(opinion, result, t)
     best = without_out_of_scope(result).best
-    if opinion is None or best is None or len(result.normalized.folded) <= t.short_words:
+    if opinion is None or best is None:
         return decision
     agrees = opinion.best == best.faq_id
     doubted = opinion.of(decision.faq_id or "") < t.opinion_doubt
     if decision.kind == "answer" and decision.score < t.opinion_unchecked and doubted:
         return Decision("suggest", decision.faq_id, decision.score, _suggestions(result, t.suggest, t))
     if decision.kind == "suggest" and agrees and opinion.probability >= t.opinion_agree:
-        return Decision("answer", best.faq_id, best.score, [best.faq_id])
+        return _answer(best)
     if decision.kind == "suggest" and doubted:
         return Decision("escalate", None, decision.score, decision.suggestions, [] if group else decision.suggestions)
     if (decision.kind == "escalate" and agrees and opinion.probability >= t.opinion_sure
             and best.score >= t.opinion_floor and result.best is best):  # not a subject the FAQ leaves out
-        return Decision("answer", best.faq_id, best.score, [best.faq_id])
+        return _answer(best)
     return decision
+
+
+def _heard(opinion: Opinion | None, result: MatchResult, t: Thresholds) -> Opinion | None:
+    """The opinion, unless the message is a word or two ("vneid", "mật khẩu"): that spreads the classifier over
+    every entry that uses the word, too little to change a decision by."""
+    return None if len(result.normalized.folded) <= t.short_words else opinion

@@ -195,7 +195,8 @@ def read(raw: str, norm: Normalized, domain: DomainTerms | None = None) -> Readi
     # Thanks for help already given ("cảm ơn tổ đã giúp") mention "giúp" but ask nothing, unless with "?".
     announces = bool(folded) and norm.tokens[len(_closing(folded)) - 1] in STATEMENT_END and not _asks(
         norm, phrases, _REQUESTS)
-    tells = bool(folded) and (announces or "cam on" in phrases or _NOTICE.match(fold(clean(raw[:40]).lower())) is not None)
+    notice = _NOTICE.match(fold(clean(raw[:40]).lower())) is not None
+    tells = bool(folded) and (announces or "cam on" in phrases or notice)
     question = "?" in raw or (asks and not tells)
     relevant = domain is not None and domain.mentioned_in(norm, accented=typed_with_diacritics(raw))
     chatter = text in CHATTER or " ".join(_closing(folded)) in CHATTER or not folded  # "ok mn" is "ok"
